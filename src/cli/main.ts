@@ -1,0 +1,59 @@
+import { SERVER_VERSION } from "../model/index.ts";
+import type { ModelServer } from "../server/index.ts";
+import { UsageError } from "./args.ts";
+import { SERVE_USAGE, serve } from "./serve.ts";
+
+const USAGE = `tserve ${SERVER_VERSION}: serve ONNX and TypeScript models over KServe V1 and Open Inference Protocol V2.
+
+Usage:
+  tserve serve [MODEL] [options]   serve a model file, a model folder, or --model-repository DIR
+  tserve --version
+
+${SERVE_USAGE}`;
+
+/** Stops on SIGINT/SIGTERM/SIGQUIT (as KServe does): drain requests, unload models, exit. */
+function stopOnSignals(server: ModelServer): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    server.logger.log("info", `received ${signal}; draining and stopping`);
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  for (const s of ["SIGINT", "SIGTERM", "SIGQUIT"] as const) process.on(s, () => stop(s));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "serve": {
+        const server = await serve(rest);
+        if (server) stopOnSignals(server);
+        return 0;
+      }
+      case "--version":
+      case "version":
+        process.stdout.write(`${SERVER_VERSION}\n`);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`Unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tserve: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`tserve: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  }
+}

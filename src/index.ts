@@ -1,0 +1,25 @@
+/** tserve's public API: what a model file or a program embedding the server imports. */
+export * from "./errors/index.ts";
+export {
+  DataPlane,
+  isModel,
+  isModelClass,
+  Model,
+  type ModelOptions,
+  ModelRepository,
+  type ModelSettings,
+  type Protocol,
+  type RequestContext,
+} from "./model/index.ts";
+export {
+  type InferRequest,
+  type InferResponse,
+  isInferRequest,
+  isInferResponse,
+  type ModelMetadata,
+  markInferRequest,
+  type RequestedOutput,
+} from "./protocol/index.ts";
+export { OnnxModel, type OnnxModelOptions } from "./runtime/index.ts";
+export { ModelServer, type ModelServerOptions } from "./server/index.ts";
+export * from "./tensor/index.ts";

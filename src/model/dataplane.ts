@@ -1,0 +1,189 @@
+import { InferenceError, InvalidInput, ServerNotReady, toTServeError } from "../errors/index.ts";
+import {
+  type InferRequest,
+  type InferResponse,
+  isInferResponse,
+  type ModelMetadata,
+  type ServerMetadata,
+} from "../protocol/index.ts";
+import { flatten, isDatatype, type Tensor, TensorValueError } from "../tensor/index.ts";
+import type { Model, RequestContext } from "./model.ts";
+import type { ModelRepository } from "./repository.ts";
+
+export type Stage = "preprocess" | "predict" | "postprocess" | "explain";
+
+/** Receives timings and outcomes; the server's metrics module implements it. */
+export interface InferenceObserver {
+  stage(model: string, stage: Stage, seconds: number): void;
+  outcome(model: string, version: string | undefined, ok: boolean): void;
+}
+
+export const SERVER_NAME = "tserve";
+export const SERVER_VERSION = "0.1.0";
+export const EXTENSIONS = ["model_repository", "binary_tensor_data"];
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === "function";
+}
+
+/**
+ * The protocol-agnostic core: every frontend (V1, V2, gRPC, graphs) decodes into these calls and
+ * encodes what they return. Knows models and errors, never wire formats.
+ */
+export class DataPlane {
+  readonly repository: ModelRepository;
+  private readonly observer?: InferenceObserver;
+  private stopping = false;
+
+  constructor(repository: ModelRepository, observer?: InferenceObserver) {
+    this.repository = repository;
+    this.observer = observer;
+  }
+
+  live(): boolean {
+    return true;
+  }
+
+  /** Ready once every model has finished loading, until shutdown begins. */
+  ready(): boolean {
+    return !this.stopping && !this.repository.isLoading();
+  }
+
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  serverMetadata(): ServerMetadata {
+    return { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS };
+  }
+
+  modelReady(name: string, version?: string): boolean {
+    return this.repository.isReady(name, version);
+  }
+
+  async modelMetadata(name: string, version?: string): Promise<ModelMetadata> {
+    const model = this.repository.get(name, version);
+    const meta = await model.metadata();
+    const versions = this.repository.versions(name);
+    return { ...meta, name, ...(versions.length > 0 ? { versions } : {}) };
+  }
+
+  /** V2 inference: the request's tensors through the model's pipeline, outputs filtered as asked. */
+  async infer(
+    name: string,
+    version: string | undefined,
+    request: InferRequest,
+    ctx: RequestContext,
+  ): Promise<InferResponse> {
+    if (this.stopping) throw new ServerNotReady("Server is shutting down.");
+    const model = this.repository.get(name, version);
+    const resolved = this.repository.resolvedVersion(name, version);
+    try {
+      const result = await this.pipeline(model, request, ctx, "predict");
+      const response = toInferResponse(result, name);
+      response.modelName = name;
+      if (resolved !== undefined) response.modelVersion = resolved;
+      if (request.id !== undefined) response.id = request.id;
+      if (request.outputs && request.outputs.length > 0) response.outputs = selectOutputs(response.outputs, request);
+      this.observer?.outcome(name, resolved, true);
+      return response;
+    } catch (err) {
+      this.observer?.outcome(name, resolved, false);
+      throw toTServeError(err);
+    }
+  }
+
+  /** V1 predict or explain: the JSON body through the pipeline; the model's answer goes back as is. */
+  async predictV1(
+    name: string,
+    version: string | undefined,
+    body: unknown,
+    ctx: RequestContext,
+    verb: "predict" | "explain" = "predict",
+  ): Promise<unknown> {
+    if (this.stopping) throw new ServerNotReady("Server is shutting down.");
+    const model = this.repository.get(name, version);
+    const resolved = this.repository.resolvedVersion(name, version);
+    try {
+      const result = await this.pipeline(model, body, ctx, verb);
+      this.observer?.outcome(name, resolved, true);
+      return result;
+    } catch (err) {
+      this.observer?.outcome(name, resolved, false);
+      throw toTServeError(err);
+    }
+  }
+
+  private async pipeline(
+    model: Model,
+    payload: unknown,
+    ctx: RequestContext,
+    verb: "predict" | "explain",
+  ): Promise<unknown> {
+    const obs = this.observer;
+    const name = model.name;
+    // Hooks may be sync or async (KServe semantics); a sync hook is not wrapped in a promise.
+    let t = performance.now();
+    let value: unknown = model.preprocess(payload, ctx);
+    if (isThenable(value)) value = await value;
+    let now = performance.now();
+    obs?.stage(name, "preprocess", (now - t) / 1000);
+    t = now;
+    value = verb === "predict" ? model.predict(value, ctx) : model.explain(value, ctx);
+    if (isThenable(value)) value = await value;
+    now = performance.now();
+    obs?.stage(name, verb, (now - t) / 1000);
+    t = now;
+    value = model.postprocess(value, ctx);
+    if (isThenable(value)) value = await value;
+    obs?.stage(name, "postprocess", (performance.now() - t) / 1000);
+    return value;
+  }
+}
+
+/** Accepts an InferResponse, or a plain `{outputs:[{name, shape, datatype, data}]}` with nested JSON data. */
+function toInferResponse(result: unknown, modelName: string): InferResponse {
+  if (isInferResponse(result)) return result;
+  const outputs = (result as { outputs?: unknown })?.outputs;
+  if (typeof result !== "object" || result === null || !Array.isArray(outputs)) {
+    throw new InferenceError(
+      `Model ${modelName} returned ${describe(result)} to a V2 request; return an InferResponse ({ outputs: Tensor[] })`,
+    );
+  }
+  return { modelName, outputs: outputs.map((o, i) => toTensor(o, i, modelName)) };
+}
+
+function toTensor(o: unknown, i: number, modelName: string): Tensor {
+  const t = o as Partial<Tensor> & { data?: unknown };
+  if (typeof t?.name !== "string" || !isDatatype(t.datatype) || !Array.isArray(t.shape)) {
+    throw new InferenceError(`Model ${modelName} returned an invalid output #${i}: it needs name, datatype and shape`);
+  }
+  if (ArrayBuffer.isView(t.data) || (Array.isArray(t.data) && t.data.every((e) => e instanceof Uint8Array))) {
+    return t as Tensor;
+  }
+  try {
+    return { name: t.name, datatype: t.datatype, shape: t.shape, data: flatten(t.data, t.datatype, t.shape) };
+  } catch (err) {
+    if (err instanceof TensorValueError)
+      throw new InferenceError(`Model ${modelName} output '${t.name}' ${err.message}`);
+    throw err;
+  }
+}
+
+function selectOutputs(outputs: Tensor[], request: InferRequest): Tensor[] {
+  return request.outputs!.map((o) => {
+    const found = outputs.find((t) => t.name === o.name);
+    if (!found) {
+      throw new InvalidInput(
+        `Unexpected inference output '${o.name}'; the model produces: ${outputs.map((t) => t.name).join(", ")}`,
+      );
+    }
+    return found;
+  });
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object without 'outputs'" : `a ${typeof v}`;
+}

@@ -1,0 +1,18 @@
+export { DataPlane, EXTENSIONS, type InferenceObserver, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
+export { isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
+export {
+  discoverModel,
+  listModelDirs,
+  type ModelLoader,
+  ModelRepository,
+  type ModelSource,
+  type RepositoryEvents,
+} from "./repository.ts";
+export {
+  type ModelSettings,
+  parseModelSettings,
+  readModelSettings,
+  SETTINGS_FILE,
+  selectVersions,
+  type VersionPolicy,
+} from "./settings.ts";

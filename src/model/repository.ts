@@ -1,0 +1,313 @@
+import { readdir, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { InvalidInput, ModelNotFound, ModelNotReady, toTServeError, Unsupported } from "../errors/index.ts";
+import type { ModelIndexEntry, ModelState } from "../protocol/index.ts";
+import type { Model } from "./model.ts";
+import { type ModelSettings, readModelSettings, selectVersions } from "./settings.ts";
+
+/** Where a model's files are: its folder, settings, and the version folders chosen by its policy. */
+export interface ModelSource {
+  name: string;
+  dir: string;
+  settings: ModelSettings;
+  /** Version number -> folder; unversioned models have one entry with version undefined. */
+  versions: { version?: string; dir: string }[];
+}
+
+/** Builds a Model from a source (picks the runtime); supplied by the runtime layer. */
+export type ModelLoader = (source: ModelSource, version: { version?: string; dir: string }) => Promise<Model>;
+
+interface VersionSlot {
+  version?: string;
+  state: ModelState;
+  reason: string;
+  model?: Model;
+}
+
+interface ModelEntry {
+  name: string;
+  source?: ModelSource;
+  slots: VersionSlot[];
+}
+
+export interface RepositoryEvents {
+  onLoaded?(name: string, version: string | undefined, seconds: number): void;
+  log?(level: "info" | "warn" | "error", message: string): void;
+}
+
+const VERSION_DIR = /^[1-9]\d*$/;
+const VERSION_ARG = /^\d+$/;
+
+/**
+ * The models a server knows, with Triton's per-version state machine
+ * (UNKNOWN -> LOADING -> READY -> UNLOADING -> UNAVAILABLE). A model that fails to load is UNAVAILABLE
+ * with its reason; the others keep serving.
+ */
+export class ModelRepository {
+  private readonly entries = new Map<string, ModelEntry>();
+  private readonly root?: string;
+  private readonly loader?: ModelLoader;
+  private readonly events: RepositoryEvents;
+
+  constructor(options: { root?: string; loader?: ModelLoader; events?: RepositoryEvents } = {}) {
+    this.root = options.root;
+    this.loader = options.loader;
+    this.events = options.events ?? {};
+  }
+
+  /** Adds an already constructed model (programmatic use); loads it if it is not ready yet. */
+  async register(model: Model): Promise<void> {
+    if (this.entries.has(model.name)) throw new InvalidInput(`A model named ${model.name} is already registered`);
+    const slot: VersionSlot = { state: "LOADING", reason: "", model };
+    this.entries.set(model.name, { name: model.name, slots: [slot] });
+    await this.runLoad(model.name, slot, async () => model);
+  }
+
+  /** Adds a model folder and loads its selected versions. */
+  async addSource(source: ModelSource): Promise<void> {
+    const entry: ModelEntry = this.entries.get(source.name) ?? { name: source.name, slots: [] };
+    entry.source = source;
+    this.entries.set(source.name, entry);
+    await this.loadSource(entry, source);
+  }
+
+  /** Scans the repository root and loads every model folder in it. */
+  async loadAll(): Promise<void> {
+    if (!this.root) return;
+    const dirs = await listModelDirs(this.root);
+    await Promise.all(
+      dirs.map(async (dir) => {
+        let source: ModelSource;
+        try {
+          source = await discoverModel(dir);
+        } catch (err) {
+          // A broken folder is reported in the index; it must not stop the other models.
+          const reason = toTServeError(err).message;
+          this.entries.set(basename(dir), { name: basename(dir), slots: [{ state: "UNAVAILABLE", reason }] });
+          this.events.log?.("error", `failed to read model folder ${dir}: ${reason}`);
+          return;
+        }
+        await this.addSource(source);
+      }),
+    );
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** The READY model for a request; the latest ready version when none is named. */
+  get(name: string, version?: string): Model {
+    const slot = this.slot(name, version);
+    if (slot.state !== "READY" || !slot.model) {
+      throw new ModelNotReady(name, slot.reason ? `(${slot.state}: ${slot.reason})` : `(${slot.state})`);
+    }
+    return slot.model;
+  }
+
+  /** The version string a request for (name, version) is answered by; undefined for unversioned models. */
+  resolvedVersion(name: string, version?: string): string | undefined {
+    return this.slot(name, version).version;
+  }
+
+  isReady(name: string, version?: string): boolean {
+    const slot = this.slot(name, version);
+    return slot.state === "READY" && slot.model !== undefined && slot.model.ready;
+  }
+
+  versions(name: string): string[] {
+    const entry = this.entries.get(name);
+    if (!entry) throw new ModelNotFound(name);
+    return entry.slots.filter((s) => s.version !== undefined && s.state === "READY").map((s) => s.version!);
+  }
+
+  /** True while any model is still loading: the server is not ready until it finishes. */
+  isLoading(): boolean {
+    for (const e of this.entries.values()) if (e.slots.some((s) => s.state === "LOADING")) return true;
+    return false;
+  }
+
+  index(readyOnly = false): ModelIndexEntry[] {
+    const out: ModelIndexEntry[] = [];
+    for (const e of this.entries.values()) {
+      for (const s of e.slots) {
+        if (readyOnly && s.state !== "READY") continue;
+        const row: ModelIndexEntry = { name: e.name, state: s.state, reason: s.reason };
+        if (s.version !== undefined) row.version = s.version;
+        out.push(row);
+      }
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name) || Number(a.version ?? 0) - Number(b.version ?? 0));
+  }
+
+  /**
+   * (Re)loads a model from disk. A folder that appeared in the repository since start-up is picked up.
+   * On reload the old versions keep serving until the new ones are ready.
+   */
+  async load(name: string): Promise<void> {
+    let entry = this.entries.get(name);
+    let source = entry?.source;
+    if (this.root) {
+      const dir = join(this.root, name);
+      if (await isDirectory(dir)) source = await discoverModel(dir, entry?.source?.name ?? name);
+    }
+    if (!source) {
+      if (entry) {
+        // A programmatically registered model: just make sure it is loaded again.
+        const slot = entry.slots[0];
+        if (slot.model && slot.state !== "READY") await this.runLoad(name, slot, async () => slot.model!);
+        if (slot.state !== "READY") throw new ModelNotReady(name, slot.reason);
+        return;
+      }
+      throw new ModelNotFound(name);
+    }
+    if (!entry) {
+      entry = { name, slots: [] };
+      this.entries.set(name, entry);
+    }
+    entry.source = source;
+    await this.loadSource(entry, source);
+    const failed = entry.slots.filter((s) => s.state !== "READY");
+    if (failed.length > 0 && failed.length === entry.slots.length) {
+      throw new ModelNotReady(name, failed.map((s) => s.reason).join("; "));
+    }
+  }
+
+  async unload(name: string): Promise<void> {
+    const entry = this.entries.get(name);
+    if (!entry) throw new ModelNotFound(name);
+    await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "unloaded")));
+  }
+
+  async unloadAll(): Promise<void> {
+    await Promise.all(
+      [...this.entries.values()].flatMap((e) => e.slots.map((s) => this.unloadSlot(s, "server stopped"))),
+    );
+  }
+
+  private slot(name: string, version?: string): VersionSlot {
+    const entry = this.entries.get(name);
+    if (!entry) throw new ModelNotFound(name);
+    if (version === undefined || version === "") {
+      const ready = entry.slots.filter((s) => s.state === "READY");
+      const pool = ready.length > 0 ? ready : entry.slots;
+      // Highest version wins; unversioned models have a single slot.
+      return pool.reduce((best, s) => (Number(s.version ?? 0) > Number(best.version ?? 0) ? s : best));
+    }
+    if (!VERSION_ARG.test(version)) {
+      throw new InvalidInput(`Invalid version '${version}' for model ${name}: versions are positive integers`);
+    }
+    const slot = entry.slots.find((s) => s.version !== undefined && Number(s.version) === Number(version));
+    if (!slot) throw new ModelNotFound(name, version);
+    return slot;
+  }
+
+  private async loadSource(entry: ModelEntry, source: ModelSource): Promise<void> {
+    if (!this.loader) throw new Unsupported("This repository has no model loader");
+    const loader = this.loader;
+    const wanted = new Set(source.versions.map((v) => v.version));
+    await Promise.all(
+      source.versions.map(async (v) => {
+        const previous = entry.slots.find((s) => s.version === v.version);
+        const slot: VersionSlot = { version: v.version, state: "LOADING", reason: "" };
+        if (!previous) entry.slots.push(slot);
+        const ok = await this.runLoad(entry.name, slot, () => loader(source, v));
+        if (previous) {
+          if (ok) {
+            const old = previous.model;
+            Object.assign(previous, slot);
+            if (old && old !== slot.model) await safeUnload(old);
+          } else if (previous.state !== "READY") {
+            Object.assign(previous, slot);
+          } else {
+            this.events.log?.("warn", `reload of ${entry.name} v${v.version ?? ""} failed; the old one keeps serving`);
+          }
+        }
+      }),
+    );
+    // Versions the policy no longer selects are unloaded.
+    for (const s of entry.slots) {
+      if (!wanted.has(s.version) && s.state === "READY")
+        await this.unloadSlot(s, "version no longer selected by the version policy");
+    }
+    entry.slots.sort((a, b) => Number(a.version ?? 0) - Number(b.version ?? 0));
+  }
+
+  /** Runs a model's load(); returns whether it ended READY. */
+  private async runLoad(name: string, slot: VersionSlot, create: () => Promise<Model>): Promise<boolean> {
+    slot.state = "LOADING";
+    slot.reason = "";
+    const started = performance.now();
+    try {
+      const model = await create();
+      slot.model = model;
+      if (!model.ready) await model.load();
+      if (!model.ready) throw new Error("load() finished but the model did not set ready = true");
+      slot.state = "READY";
+      this.events.onLoaded?.(name, slot.version, (performance.now() - started) / 1000);
+      this.events.log?.("info", `loaded model ${name}${slot.version ? ` version ${slot.version}` : ""}`);
+      return true;
+    } catch (err) {
+      slot.state = "UNAVAILABLE";
+      slot.reason = toTServeError(err).message;
+      slot.model = undefined;
+      this.events.log?.(
+        "error",
+        `failed to load model ${name}${slot.version ? ` version ${slot.version}` : ""}: ${slot.reason}`,
+      );
+      return false;
+    }
+  }
+
+  private async unloadSlot(slot: VersionSlot, reason: string): Promise<void> {
+    if (!slot.model) {
+      if (slot.state === "READY") slot.state = "UNAVAILABLE";
+      return;
+    }
+    const model = slot.model;
+    slot.state = "UNLOADING";
+    await safeUnload(model);
+    slot.model = undefined;
+    slot.state = "UNAVAILABLE";
+    slot.reason = reason;
+  }
+}
+
+async function safeUnload(model: Model): Promise<void> {
+  try {
+    await model.unload();
+  } catch {
+    // An unload failure must not keep the slot alive; the model is dropped either way.
+  }
+  model.ready = false;
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads one model folder: its settings and the version folders its policy selects. */
+export async function discoverModel(dir: string, nameOverride?: string): Promise<ModelSource> {
+  const settings = await readModelSettings(dir);
+  const name = nameOverride ?? settings.name ?? basename(dir);
+  const entries = await readdir(dir, { withFileTypes: true });
+  const numbered = entries.filter((e) => e.isDirectory() && VERSION_DIR.test(e.name)).map((e) => Number(e.name));
+  if (numbered.length === 0) return { name, dir, settings, versions: [{ dir }] };
+  const chosen = selectVersions(numbered, settings.versionPolicy);
+  if (chosen.length === 0) {
+    throw new InvalidInput(
+      `Model ${name}: the version policy selects none of the versions on disk (${numbered.join(", ")})`,
+    );
+  }
+  return { name, dir, settings, versions: chosen.map((v) => ({ version: String(v), dir: join(dir, String(v)) })) };
+}
+
+/** Every sub-folder of a repository root is a model (hidden folders are skipped). */
+export async function listModelDirs(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => join(root, e.name));
+}

@@ -1,0 +1,111 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { InvalidInput } from "../errors/index.ts";
+import { isDatatype, type TensorMetadata } from "../tensor/index.ts";
+
+export type VersionPolicy =
+  | { latest: { numVersions: number } }
+  | { all: Record<string, never> }
+  | { specific: { versions: number[] } };
+
+/** The optional `model-settings.json` beside a model (MLServer's idea; Triton's version policy). */
+export interface ModelSettings {
+  name?: string;
+  runtime?: "onnx" | "module";
+  /** The file to load, relative to the version folder (`model.onnx`, `model.ts`). */
+  modelFile?: string;
+  versionPolicy?: VersionPolicy;
+  inputs?: TensorMetadata[];
+  outputs?: TensorMetadata[];
+  parameters?: Record<string, unknown>;
+}
+
+export const SETTINGS_FILE = "model-settings.json";
+
+export async function readModelSettings(dir: string): Promise<ModelSettings> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, SETTINGS_FILE), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInput(`${join(dir, SETTINGS_FILE)} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseModelSettings(raw, join(dir, SETTINGS_FILE));
+}
+
+/** Validates settings, accepting camelCase or snake_case keys. */
+export function parseModelSettings(raw: unknown, where = SETTINGS_FILE): ModelSettings {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new InvalidInput(`${where} must be an object`);
+  const r = raw as Record<string, unknown>;
+  const out: ModelSettings = {};
+  const fail = (msg: string): never => {
+    throw new InvalidInput(`${where}: ${msg}`);
+  };
+  if (r.name !== undefined) out.name = typeof r.name === "string" && r.name ? r.name : fail("'name' must be a string");
+  if (r.runtime !== undefined) {
+    if (r.runtime !== "onnx" && r.runtime !== "module")
+      fail(`'runtime' must be "onnx" or "module", got ${JSON.stringify(r.runtime)}`);
+    out.runtime = r.runtime as "onnx" | "module";
+  }
+  const file = r.modelFile ?? r.model_file;
+  if (file !== undefined) out.modelFile = typeof file === "string" ? file : fail("'modelFile' must be a string");
+  const policy = r.versionPolicy ?? r.version_policy;
+  if (policy !== undefined) out.versionPolicy = parsePolicy(policy, fail);
+  if (r.inputs !== undefined) out.inputs = parseTensorList(r.inputs, "inputs", fail);
+  if (r.outputs !== undefined) out.outputs = parseTensorList(r.outputs, "outputs", fail);
+  if (r.parameters !== undefined) {
+    if (typeof r.parameters !== "object" || r.parameters === null) fail("'parameters' must be an object");
+    out.parameters = r.parameters as Record<string, unknown>;
+  }
+  return out;
+}
+
+function parsePolicy(p: unknown, fail: (m: string) => never): VersionPolicy {
+  const o = p as Record<string, any>;
+  if (typeof o !== "object" || o === null) return fail("'versionPolicy' must be an object");
+  if (o.latest !== undefined) {
+    const n = o.latest?.numVersions ?? o.latest?.num_versions ?? 1;
+    if (!Number.isInteger(n) || n < 1) fail("versionPolicy.latest.numVersions must be an integer >= 1");
+    return { latest: { numVersions: n } };
+  }
+  if (o.all !== undefined) return { all: {} };
+  if (o.specific !== undefined) {
+    const v = o.specific?.versions;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x > 0)) {
+      fail("versionPolicy.specific.versions must be a non-empty list of positive integers");
+    }
+    return { specific: { versions: v } };
+  }
+  return fail("versionPolicy must be one of {latest: {numVersions}}, {all: {}}, {specific: {versions}}");
+}
+
+function parseTensorList(v: unknown, key: string, fail: (m: string) => never): TensorMetadata[] {
+  if (!Array.isArray(v)) fail(`'${key}' must be a list`);
+  return (v as unknown[]).map((t, i) => {
+    const o = t as Record<string, unknown>;
+    if (typeof o?.name !== "string") fail(`${key}[${i}] needs a 'name'`);
+    if (!isDatatype(o.datatype)) fail(`${key}[${i}] has unknown datatype ${JSON.stringify(o.datatype)}`);
+    if (!Array.isArray(o.shape) || !o.shape.every((d) => Number.isInteger(d) && d >= -1)) {
+      fail(`${key}[${i}] needs a 'shape' of integers (-1 for a variable dimension)`);
+    }
+    return { name: o.name as string, datatype: o.datatype as TensorMetadata["datatype"], shape: o.shape as number[] };
+  });
+}
+
+/** Applies a version policy to the version numbers found on disk (default: the latest one). */
+export function selectVersions(available: number[], policy: VersionPolicy | undefined): number[] {
+  const sorted = [...available].sort((a, b) => a - b);
+  if (!policy || "latest" in policy) {
+    const n = policy && "latest" in policy ? policy.latest.numVersions : 1;
+    return sorted.slice(-n);
+  }
+  if ("all" in policy) return sorted;
+  return sorted.filter((v) => policy.specific.versions.includes(v));
+}

@@ -1,0 +1,15 @@
+export { isPlainObject, parseJsonBody } from "./json.ts";
+export {
+  type InferRequest,
+  type InferResponse,
+  isInferRequest,
+  isInferResponse,
+  type ModelIndexEntry,
+  type ModelMetadata,
+  type ModelState,
+  markInferRequest,
+  type RequestedOutput,
+  type ServerMetadata,
+} from "./types.ts";
+export * as v1 from "./v1/index.ts";
+export * as v2 from "./v2/index.ts";

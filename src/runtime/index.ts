@@ -1,0 +1,49 @@
+import { readdir } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { InvalidInput } from "../errors/index.ts";
+import type { Model, ModelLoader, ModelSource } from "../model/index.ts";
+import { loadModuleModel, MODULE_EXTENSIONS, MODULE_FILES } from "./module/load-module.ts";
+import { OnnxModel } from "./onnx/onnx-model.ts";
+
+export { importUserModule, loadModuleModel } from "./module/load-module.ts";
+export { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "./onnx/convert.ts";
+export { OnnxModel, type OnnxModelOptions } from "./onnx/onnx-model.ts";
+
+/** Picks the runtime from model-settings.json or from the files present: *.onnx -> onnx, a .ts/.js module -> module. */
+export const loadModel: ModelLoader = async (source: ModelSource, version): Promise<Model> => {
+  const { settings } = source;
+  const files = (await readdir(version.dir)).sort();
+  const options = { modelDir: version.dir, parameters: settings.parameters, version: version.version };
+  let model: Model;
+  const onnxFile = settings.modelFile?.endsWith(".onnx")
+    ? settings.modelFile
+    : files.includes("model.onnx")
+      ? "model.onnx"
+      : files.find((f) => f.endsWith(".onnx"));
+  const moduleFile =
+    settings.modelFile && MODULE_EXTENSIONS.test(settings.modelFile)
+      ? settings.modelFile
+      : (MODULE_FILES.find((f) => files.includes(f)) ??
+        files.find((f) => MODULE_EXTENSIONS.test(f) && !f.endsWith(".d.ts")));
+  const runtime = settings.runtime ?? (onnxFile ? "onnx" : moduleFile ? "module" : undefined);
+  if (runtime === "onnx") {
+    if (!onnxFile) throw new InvalidInput(`No .onnx file in ${version.dir}`);
+    model = new OnnxModel(source.name, {
+      ...options,
+      path: join(version.dir, onnxFile),
+      inputs: settings.inputs,
+      outputs: settings.outputs,
+    });
+  } else if (runtime === "module") {
+    if (!moduleFile) throw new InvalidInput(`No model module (model.ts / model.js) in ${version.dir}`);
+    model = await loadModuleModel(join(version.dir, moduleFile), source.name, options);
+    if (settings.inputs && model.inputs.length === 0) model.inputs = settings.inputs;
+    if (settings.outputs && model.outputs.length === 0) model.outputs = settings.outputs;
+  } else {
+    throw new InvalidInput(
+      `Cannot tell how to serve ${basename(source.dir)}: no .onnx file or model module found in ${version.dir} (files: ${files.join(", ") || "none"})`,
+    );
+  }
+  model.name = source.name;
+  return model;
+};

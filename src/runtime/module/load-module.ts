@@ -1,0 +1,45 @@
+import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
+import { InvalidInput } from "../../errors/index.ts";
+import { isModel, isModelClass, type Model, type ModelOptions } from "../../model/index.ts";
+
+/** File names tried, in order, when a folder holds a model module. */
+export const MODULE_FILES = ["model.ts", "model.mts", "model.js", "model.mjs"];
+export const MODULE_EXTENSIONS = /\.(ts|mts|js|mjs|cjs|cts)$/;
+
+/** Imports a user's module with TypeScript support (no build step for the user). */
+export async function importUserModule(file: string): Promise<Record<string, unknown>> {
+  return (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+}
+
+/**
+ * Loads a user's module and builds its model: the default export, or the one exported Model subclass,
+ * constructed with the served name; an exported Model instance is used as it is.
+ */
+export async function loadModuleModel(file: string, name: string, options: ModelOptions = {}): Promise<Model> {
+  const mod = await importUserModule(file);
+  const candidates = pickExport(mod, file);
+  const model = isModelClass(candidates) ? new candidates(name, options) : candidates;
+  if (!model.name) model.name = name;
+  return model;
+}
+
+function pickExport(
+  mod: Record<string, unknown>,
+  file: string,
+): Model | (new (name: string, options?: ModelOptions) => Model) {
+  const dflt = (mod.default as Record<string, unknown> | undefined)?.default ?? mod.default;
+  if (isModelClass(dflt) || isModel(dflt)) return dflt;
+  const classes = Object.entries(mod).filter(([, v]) => isModelClass(v));
+  if (classes.length === 1) return classes[0][1] as new (name: string) => Model;
+  if (classes.length > 1) {
+    throw new InvalidInput(
+      `${file} exports several Model classes (${classes.map(([k]) => k).join(", ")}); make the one to serve the default export`,
+    );
+  }
+  const instances = Object.values(mod).filter(isModel);
+  if (instances.length === 1) return instances[0];
+  throw new InvalidInput(
+    `${file} does not export a Model: export a class that extends Model from "tserve" (default or named) or a Model instance`,
+  );
+}

@@ -1,0 +1,51 @@
+import * as ort from "onnxruntime-node";
+import { InvalidInput } from "../../errors/index.ts";
+import { type Datatype, fromUtf8, isBytesData, type Tensor, type TypedArray, utf8 } from "../../tensor/index.ts";
+
+const TO_ORT: Partial<Record<Datatype, ort.Tensor.Type>> = {
+  BOOL: "bool",
+  UINT8: "uint8",
+  UINT16: "uint16",
+  UINT32: "uint32",
+  UINT64: "uint64",
+  INT8: "int8",
+  INT16: "int16",
+  INT32: "int32",
+  INT64: "int64",
+  FP16: "float16",
+  FP32: "float32",
+  FP64: "float64",
+  BYTES: "string",
+};
+
+const FROM_ORT: Record<string, Datatype> = Object.fromEntries(
+  Object.entries(TO_ORT).map(([k, v]) => [v as string, k as Datatype]),
+);
+
+export function ortTypeOf(datatype: Datatype): ort.Tensor.Type | undefined {
+  return TO_ORT[datatype];
+}
+
+export function datatypeOfOrt(type: string): Datatype | undefined {
+  return FROM_ORT[type];
+}
+
+/** tserve tensor -> ORT tensor, sharing the typed array's memory (BYTES become JS strings). */
+export function toOrtTensor(t: Tensor): ort.Tensor {
+  const type = TO_ORT[t.datatype];
+  if (!type) throw new InvalidInput(`Input '${t.name}': datatype ${t.datatype} is not supported by onnxruntime`);
+  if (isBytesData(t.data)) return new ort.Tensor("string", t.data.map(fromUtf8), t.shape);
+  return new ort.Tensor(type as "float32", t.data as Float32Array, t.shape);
+}
+
+/** ORT tensor -> tserve tensor; numeric data is used in place. */
+export function fromOrtTensor(name: string, value: ort.Tensor): Tensor {
+  const datatype = FROM_ORT[value.type];
+  if (!datatype) throw new Error(`Output '${name}' has ORT type ${value.type}, which tserve cannot represent`);
+  const shape = value.dims.map(Number);
+  if (datatype === "BYTES") return { name, datatype, shape, data: (value.data as string[]).map(utf8) };
+  let data = value.data as TypedArray;
+  // ORT hands bool outputs back as Uint8Array already; guard against other views.
+  if (datatype === "BOOL" && !(data instanceof Uint8Array)) data = Uint8Array.from(data as ArrayLike<number>);
+  return { name, datatype, shape, data };
+}

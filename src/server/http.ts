@@ -1,0 +1,52 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import type { DataPlane } from "../model/index.ts";
+import { notFoundHandler, restError, sendError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import { registerRepositoryRoutes } from "./routes/repository.ts";
+import { registerV1Routes } from "./routes/v1.ts";
+import { registerV2Routes } from "./routes/v2.ts";
+
+export interface HttpAppOptions {
+  dataplane: DataPlane;
+  metrics: ServerMetrics;
+  logger: Logger;
+  /** Largest accepted request body in bytes; larger bodies get 413. */
+  maxBufferSize: number;
+}
+
+/** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
+export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
+  const { dataplane, metrics, logger, maxBufferSize } = options;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBufferSize,
+    // A model name may contain characters Fastify would otherwise reject in a param.
+    routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: false },
+    keepAliveTimeout: 65_000,
+  });
+
+  // Codecs decide how to read a body, so every content type arrives as raw bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = restError(err, maxBufferSize);
+    if (mapped.status >= 500) {
+      logger.log("error", `${request.method} ${request.url} -> ${mapped.status}: ${mapped.message}`);
+      const cause = (mapped as Error).cause;
+      if (cause instanceof Error && cause.stack) logger.log("debug", cause.stack);
+    }
+    return sendError(reply, mapped);
+  });
+  app.setNotFoundHandler(notFoundHandler);
+
+  registerV1Routes(app, dataplane);
+  registerV2Routes(app, dataplane);
+  registerRepositoryRoutes(app, dataplane);
+  app.get("/metrics", async (_req, reply) => {
+    const { body, contentType } = await metrics.render();
+    return reply.header("content-type", contentType).send(body);
+  });
+  return app;
+}

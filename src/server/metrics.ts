@@ -1,0 +1,79 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { InferenceObserver, Stage } from "../model/index.ts";
+
+/** KServe's latency histograms plus per-model request counters, on a registry of this server's own. */
+export class ServerMetrics implements InferenceObserver {
+  readonly registry = new Registry();
+  private readonly histograms: Record<Stage, Histogram<"model_name">>;
+  private readonly success: Counter<"model_name" | "model_version">;
+  private readonly failure: Counter<"model_name" | "model_version">;
+  readonly loadSeconds: Gauge<"model_name" | "model_version">;
+  /** Cached label children: hashing labels on every request is measurable at high request rates. */
+  private readonly children = new Map<string, { observe(v: number): void }>();
+  private readonly counters = new Map<string, { inc(): void }>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    const histogram = (stage: Stage) =>
+      new Histogram({
+        name: `request_${stage}_seconds`,
+        help: `${stage} latency`,
+        labelNames: ["model_name"] as const,
+        buckets,
+        registers: [this.registry],
+      });
+    this.histograms = {
+      preprocess: histogram("preprocess"),
+      predict: histogram("predict"),
+      postprocess: histogram("postprocess"),
+      explain: histogram("explain"),
+    };
+    this.success = new Counter({
+      name: "request_success_total",
+      help: "Inference requests that succeeded, per model",
+      labelNames: ["model_name", "model_version"] as const,
+      registers: [this.registry],
+    });
+    this.failure = new Counter({
+      name: "request_failure_total",
+      help: "Inference requests that failed, per model",
+      labelNames: ["model_name", "model_version"] as const,
+      registers: [this.registry],
+    });
+    this.loadSeconds = new Gauge({
+      name: "model_load_duration_seconds",
+      help: "How long the last load of a model version took",
+      labelNames: ["model_name", "model_version"] as const,
+      registers: [this.registry],
+    });
+  }
+
+  stage(model: string, stage: Stage, seconds: number): void {
+    const key = `${stage}\u0000${model}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.histograms[stage].labels(model);
+      this.children.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
+  outcome(model: string, version: string | undefined, ok: boolean): void {
+    const key = `${ok ? 1 : 0}\u0000${model}\u0000${version ?? ""}`;
+    let counter = this.counters.get(key);
+    if (!counter) {
+      counter = (ok ? this.success : this.failure).labels(model, version ?? "");
+      this.counters.set(key, counter);
+    }
+    counter.inc();
+  }
+
+  modelLoaded(model: string, version: string | undefined, seconds: number): void {
+    this.loadSeconds.labels(model, version ?? "").set(seconds);
+  }
+
+  async render(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from "fastify";
+import { InvalidInput } from "../../errors/index.ts";
+import type { DataPlane } from "../../model/index.ts";
+import { isPlainObject, parseJsonBody } from "../../protocol/index.ts";
+import { bodyBytes, sendJson } from "./common.ts";
+
+/** Triton's model-repository extension: index, load, unload. */
+export function registerRepositoryRoutes(app: FastifyInstance, dataplane: DataPlane): void {
+  app.post("/v2/repository/index", async (req, reply) => {
+    const bytes = bodyBytes(req);
+    let readyOnly = false;
+    if (bytes.byteLength > 0) {
+      const body = parseJsonBody(bytes);
+      if (!isPlainObject(body)) throw new InvalidInput("Repository index request must be a JSON object");
+      if (body.ready !== undefined && typeof body.ready !== "boolean")
+        throw new InvalidInput("'ready' must be a boolean");
+      readyOnly = body.ready === true;
+    }
+    return sendJson(reply, 200, dataplane.repository.index(readyOnly));
+  });
+
+  app.post("/v2/repository/models/:name/load", async (req, reply) => {
+    const { name } = req.params as { name: string };
+    await dataplane.repository.load(name);
+    return sendJson(reply, 200, { name, load: true });
+  });
+
+  app.post("/v2/repository/models/:name/unload", async (req, reply) => {
+    const { name } = req.params as { name: string };
+    await dataplane.repository.unload(name);
+    return sendJson(reply, 200, { name, unload: true });
+  });
+}

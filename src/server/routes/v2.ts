@@ -1,0 +1,56 @@
+import type { FastifyInstance } from "fastify";
+import { ModelNotReady, ServerNotReady } from "../../errors/index.ts";
+import type { DataPlane } from "../../model/index.ts";
+import { v2 } from "../../protocol/index.ts";
+import { applyHeaders, bodyBytes, requestContext, sendJson } from "./common.ts";
+
+interface ModelParams {
+  name: string;
+  version?: string;
+}
+
+/** Open Inference Protocol V2 over REST, with Triton's binary tensor extension in both directions. */
+export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): void {
+  const serverMetadata = async (_req: unknown, reply: import("fastify").FastifyReply) =>
+    sendJson(reply, 200, dataplane.serverMetadata());
+  app.get("/v2", serverMetadata);
+  app.get("/v2/", serverMetadata);
+
+  app.get("/v2/health/live", async (_req, reply) => sendJson(reply, 200, { live: dataplane.live() }));
+  app.get("/v2/health/ready", async (_req, reply) => {
+    if (!dataplane.ready()) throw new ServerNotReady();
+    return sendJson(reply, 200, { ready: true });
+  });
+
+  app.get("/v2/models", async (_req, reply) => sendJson(reply, 200, { models: dataplane.repository.names() }));
+
+  const metadata = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
+    const { name, version } = req.params as ModelParams;
+    return sendJson(reply, 200, v2.encodeModelMetadata(await dataplane.modelMetadata(name, version)));
+  };
+  app.get("/v2/models/:name", metadata);
+  app.get("/v2/models/:name/versions/:version", metadata);
+
+  const ready = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
+    const { name, version } = req.params as ModelParams;
+    if (!dataplane.modelReady(name, version)) throw new ModelNotReady(name);
+    return sendJson(reply, 200, { name, ready: true });
+  };
+  app.get("/v2/models/:name/ready", ready);
+  app.get("/v2/models/:name/versions/:version/ready", ready);
+
+  const infer = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
+    const { name, version } = req.params as ModelParams;
+    const ctx = requestContext(req, "v2");
+    const request = v2.decodeInferRequest(bodyBytes(req), req.headers["inference-header-content-length"]);
+    const response = await dataplane.infer(name, version, request, ctx);
+    const encoded = v2.encodeInferResponse(response, request);
+    applyHeaders(reply, ctx);
+    if (encoded.inferenceHeaderContentLength !== undefined) {
+      reply.header("inference-header-content-length", String(encoded.inferenceHeaderContentLength));
+    }
+    return reply.code(200).header("content-type", encoded.contentType).send(encoded.body);
+  };
+  app.post("/v2/models/:name/infer", infer);
+  app.post("/v2/models/:name/versions/:version/infer", infer);
+}

@@ -1,0 +1,51 @@
+/** BYTES tensors on the wire: each element is a 4-byte little-endian length followed by its bytes. */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+export function fromUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+export function serializedBytesLength(elements: readonly Uint8Array[]): number {
+  let total = 0;
+  for (const e of elements) total += 4 + e.byteLength;
+  return total;
+}
+
+export function encodeBytesElements(elements: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(serializedBytesLength(elements));
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const e of elements) {
+    view.setUint32(offset, e.byteLength, true);
+    out.set(e, offset + 4);
+    offset += 4 + e.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Splits a length-prefixed buffer into elements (views, not copies).
+ * Returns an error message instead of throwing so callers can name the tensor.
+ */
+export function decodeBytesElements(buffer: Uint8Array, expected: number): Uint8Array[] | string {
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const out: Uint8Array[] = [];
+  let offset = 0;
+  while (offset < buffer.byteLength) {
+    if (offset + 4 > buffer.byteLength) return `truncated length prefix at byte ${offset}`;
+    const len = view.getUint32(offset, true);
+    offset += 4;
+    if (offset + len > buffer.byteLength) {
+      return `element ${out.length} declares ${len} bytes but only ${buffer.byteLength - offset} remain`;
+    }
+    out.push(buffer.subarray(offset, offset + len));
+    offset += len;
+  }
+  if (out.length !== expected) return `holds ${out.length} elements, shape needs ${expected}`;
+  return out;
+}

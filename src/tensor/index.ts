@@ -1,0 +1,37 @@
+export { dataFromBytes, dataToBytes } from "./binary.ts";
+export { decodeBytesElements, encodeBytesElements, fromUtf8, serializedBytesLength, utf8 } from "./bytes.ts";
+export {
+  allocate,
+  byteSize,
+  DATATYPES,
+  type Datatype,
+  INTEGER_RANGE,
+  isBigIntDatatype,
+  isDatatype,
+  isFloatDatatype,
+  type NumericDatatype,
+  storageFor,
+  type TypedArray,
+} from "./datatype.ts";
+export { bf16ToNumber, halfToNumber, numberToBf16, numberToHalf } from "./half.ts";
+export {
+  flatten,
+  flattenRectangular,
+  fromFlatValues,
+  inferShape,
+  isNumericDatatype,
+  nest,
+  TensorValueError,
+  toFlatValues,
+  toNested,
+} from "./nested.ts";
+export {
+  elementCount,
+  formatShape,
+  isBytesData,
+  type Parameters,
+  shapeMatches,
+  type Tensor,
+  type TensorData,
+  type TensorMetadata,
+} from "./tensor.ts";

@@ -1,0 +1,202 @@
+import { fromUtf8, utf8 } from "./bytes.ts";
+import { allocate, type Datatype, INTEGER_RANGE, isBigIntDatatype, type NumericDatatype } from "./datatype.ts";
+import { bf16ToNumber, halfToNumber, numberToBf16, numberToHalf } from "./half.ts";
+import { elementCount, isBytesData, type TensorData } from "./tensor.ts";
+
+/** Thrown for any malformed tensor value; the codec turns it into InvalidInput naming the tensor. */
+export class TensorValueError extends Error {}
+
+export type Nested = unknown[];
+
+/**
+ * The shape of a rectangular nested array, from its first elements along each axis.
+ * `flatten` checks every other element against it.
+ */
+export function inferShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let cur = value;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0];
+  }
+  return shape;
+}
+
+/**
+ * Nested or flat JSON data -> typed storage for `datatype`, checking the element count against `shape`
+ * (nesting is optional, as in the Open Inference Protocol: [[1,2],[3,4]] and [1,2,3,4] are equal).
+ */
+export function flatten(value: unknown, datatype: Datatype, shape: readonly number[]): TensorData {
+  const count = elementCount(shape);
+  const flat: unknown[] = [];
+  collect(value, flat);
+  if (flat.length !== count) {
+    throw new TensorValueError(
+      `has ${flat.length} elements, but shape [${shape.join(",")}] needs ${count} (the product of the shape)`,
+    );
+  }
+  return fromFlatValues(flat, datatype);
+}
+
+/** Flattens a rectangular nested array whose shape is given, checking every row's length. */
+export function flattenRectangular(value: unknown, datatype: Datatype, shape: readonly number[]): TensorData {
+  const flat: unknown[] = [];
+  collectRect(value, shape, 0, flat);
+  return fromFlatValues(flat, datatype);
+}
+
+function collect(value: unknown, out: unknown[]): void {
+  if (!Array.isArray(value)) {
+    out.push(value);
+    return;
+  }
+  for (const v of value) {
+    if (Array.isArray(v)) collect(v, out);
+    else out.push(v);
+  }
+}
+
+function collectRect(value: unknown, shape: readonly number[], depth: number, out: unknown[]): void {
+  if (depth === shape.length) {
+    if (Array.isArray(value)) throw new TensorValueError(`is nested deeper than its shape [${shape.join(",")}]`);
+    out.push(value);
+    return;
+  }
+  if (!Array.isArray(value) || value.length !== shape[depth]) {
+    throw new TensorValueError(
+      `is not rectangular: expected ${shape[depth]} elements at depth ${depth} (shape [${shape.join(",")}])`,
+    );
+  }
+  if (depth === shape.length - 1) {
+    for (const v of value) {
+      if (Array.isArray(v)) throw new TensorValueError(`is not rectangular: unexpected array at depth ${depth + 1}`);
+      out.push(v);
+    }
+    return;
+  }
+  for (const v of value) collectRect(v, shape, depth + 1, out);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return `a ${typeof v}`;
+}
+
+export function fromFlatValues(flat: readonly unknown[], datatype: Datatype): TensorData {
+  const n = flat.length;
+  if (datatype === "BYTES") {
+    const out: Uint8Array[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = flat[i];
+      if (typeof v === "string") out[i] = utf8(v);
+      else if (v instanceof Uint8Array) out[i] = v;
+      else throw new TensorValueError(`element ${i} is ${describe(v)}, expected a string for BYTES`);
+    }
+    return out;
+  }
+  const data = allocate(datatype, n);
+  if (datatype === "BOOL") {
+    const d = data as Uint8Array;
+    for (let i = 0; i < n; i++) {
+      const v = flat[i];
+      if (v === true || v === 1) d[i] = 1;
+      else if (v === false || v === 0) d[i] = 0;
+      else throw new TensorValueError(`element ${i} is ${describe(v)}, expected true or false for BOOL`);
+    }
+    return d;
+  }
+  if (isBigIntDatatype(datatype)) {
+    const d = data as BigInt64Array | BigUint64Array;
+    const [lo, hi] = INTEGER_RANGE[datatype]!;
+    for (let i = 0; i < n; i++) {
+      const v = flat[i];
+      if (typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi) d[i] = BigInt(v);
+      else if (typeof v === "bigint") d[i] = v;
+      else if (typeof v === "string" && /^-?\d+$/.test(v))
+        d[i] = BigInt(v); // large ints sent as strings
+      else throw new TensorValueError(`element ${i} is ${describeNumber(v)}, expected an integer for ${datatype}`);
+    }
+    return d;
+  }
+  const range = INTEGER_RANGE[datatype];
+  if (range) {
+    const [lo, hi] = range;
+    const d = data as Exclude<typeof data, BigInt64Array | BigUint64Array>;
+    for (let i = 0; i < n; i++) {
+      const v = flat[i];
+      if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
+        throw new TensorValueError(
+          `element ${i} is ${describeNumber(v)}, expected an integer in [${lo}, ${hi}] for ${datatype}`,
+        );
+      }
+      d[i] = v;
+    }
+    return d;
+  }
+  const d = data as Float32Array | Float64Array | Uint16Array;
+  const encode = datatype === "FP16" ? numberToHalf : datatype === "BF16" ? numberToBf16 : undefined;
+  for (let i = 0; i < n; i++) {
+    let v = flat[i];
+    if (typeof v !== "number") {
+      // TF Serving accepts these tokens; JSON.parse cannot, so clients send them as strings.
+      if (v === "NaN") v = Number.NaN;
+      else if (v === "Infinity") v = Number.POSITIVE_INFINITY;
+      else if (v === "-Infinity") v = Number.NEGATIVE_INFINITY;
+      else throw new TensorValueError(`element ${i} is ${describe(v)}, expected a number for ${datatype}`);
+    }
+    d[i] = encode ? encode(v as number) : (v as number);
+  }
+  return d;
+}
+
+function describeNumber(v: unknown): string {
+  return typeof v === "number" ? String(v) : describe(v);
+}
+
+/** Typed storage -> plain JS values (numbers, booleans, strings) in a flat array. */
+export function toFlatValues(data: TensorData, datatype: Datatype): unknown[] {
+  if (isBytesData(data)) return data.map(fromUtf8);
+  const n = data.length;
+  const out: unknown[] = new Array(n);
+  if (datatype === "BOOL") {
+    for (let i = 0; i < n; i++) out[i] = data[i] !== 0;
+  } else if (datatype === "FP16" || datatype === "BF16") {
+    const decode = datatype === "FP16" ? halfToNumber : bf16ToNumber;
+    for (let i = 0; i < n; i++) out[i] = decode(data[i] as number);
+  } else if (isBigIntDatatype(datatype)) {
+    // Beyond 2^53 a JSON number loses precision; such values stay exact only in binary form.
+    for (let i = 0; i < n; i++) out[i] = Number(data[i]);
+  } else {
+    for (let i = 0; i < n; i++) out[i] = data[i];
+  }
+  return out;
+}
+
+/** Flat values -> nested arrays of `shape` (a scalar shape [] gives the single value). */
+export function nest(flat: readonly unknown[], shape: readonly number[]): unknown {
+  if (shape.length === 0) return flat[0];
+  if (shape.length === 1) return flat.slice();
+  const build = (depth: number, offset: number): unknown[] => {
+    const size = shape[depth];
+    const out: unknown[] = new Array(size);
+    if (depth === shape.length - 1) {
+      for (let i = 0; i < size; i++) out[i] = flat[offset + i];
+      return out;
+    }
+    let stride = 1;
+    for (let k = depth + 1; k < shape.length; k++) stride *= shape[k];
+    for (let i = 0; i < size; i++) out[i] = build(depth + 1, offset + i * stride);
+    return out;
+  };
+  return build(0, 0);
+}
+
+export function toNested(data: TensorData, datatype: Datatype, shape: readonly number[]): unknown {
+  return nest(toFlatValues(data, datatype), shape);
+}
+
+export function isNumericDatatype(d: Datatype): d is NumericDatatype {
+  return d !== "BYTES";
+}
