@@ -208,7 +208,7 @@ export function renderMarkdown(run: BenchRun): string {
     "",
     "Notes:",
     "- Load generator, servers and the in-process baseline share the same machine; on few cores the load generator competes with the server for CPU.",
-    "- onnxruntime-node runs `session.run()` synchronously on the JS thread (deferred via setImmediate), so 32 in-flight promises queue rather than run in parallel.",
+    "- onnxruntime-node runs `session.run()` synchronously on the JS thread (deferred via setImmediate), so concurrent in-flight promises queue rather than run in parallel.",
   ];
   for (const w of run.warnings) lines.push(`- ⚠ ${w}`);
   if (failures.length > 0) {
