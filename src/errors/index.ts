@@ -11,6 +11,8 @@ export type ErrorKind =
   | "INTERNAL"
   | "NOT_ACCEPTABLE";
 
+const BRAND = Symbol.for("tserve.error");
+
 export class TServeError extends Error {
   readonly kind: ErrorKind;
   readonly status: number;
@@ -23,7 +25,25 @@ export class TServeError extends Error {
     this.kind = kind;
     this.status = status;
     this.code = code;
+    // Recognised across copies of tserve (a user's model may import its own copy).
+    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
   }
+}
+
+export function isTServeError(err: unknown): err is TServeError {
+  return (
+    err instanceof TServeError ||
+    (typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true)
+  );
+}
+
+function kindForStatus(status: number): ErrorKind {
+  if (status === 404) return "NOT_FOUND";
+  if (status === 413) return "PAYLOAD_TOO_LARGE";
+  if (status === 501) return "UNSUPPORTED";
+  if (status === 503) return "UNAVAILABLE";
+  if (status === 406) return "NOT_ACCEPTABLE";
+  return status >= 500 ? "INTERNAL" : "INVALID_ARG";
 }
 
 export class InvalidInput extends TServeError {
@@ -107,7 +127,20 @@ export class NotAcceptable extends TServeError {
 
 /** Wraps anything thrown by user code or a runtime into a TServeError, keeping ours as they are. */
 export function toTServeError(err: unknown): TServeError {
-  if (err instanceof TServeError) return err;
+  if (isTServeError(err)) return err;
+  // Errors from HTTP-minded libraries (http-errors, undici…) carry their own status: keep it.
+  const status =
+    (err as { status?: unknown; statusCode?: unknown } | null)?.status ??
+    (err as { statusCode?: unknown } | null)?.statusCode;
+  if (
+    err instanceof Error &&
+    typeof status === "number" &&
+    Number.isInteger(status) &&
+    status >= 400 &&
+    status <= 599
+  ) {
+    return new TServeError(err.message, kindForStatus(status), status, "TSERVE_USER_ERROR", { cause: err });
+  }
   if (err instanceof Error) {
     return new InferenceError(`${err.name} : ${err.message}`, { cause: err });
   }

@@ -7,9 +7,20 @@ import { isModel, isModelClass, type Model, type ModelOptions } from "../../mode
 export const MODULE_FILES = ["model.ts", "model.mts", "model.js", "model.mjs"];
 export const MODULE_EXTENSIONS = /\.(ts|mts|js|mjs|cjs|cts)$/;
 
-/** Imports a user's module with TypeScript support (no build step for the user). */
+/**
+ * Imports a user's module with TypeScript support (no build step for the user). A plain import comes first so
+ * the module shares our copy of tserve when a TypeScript loader is already active (the CLI registers one);
+ * otherwise tsx compiles it in its own namespace.
+ */
 export async function importUserModule(file: string): Promise<Record<string, unknown>> {
-  return (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  const url = pathToFileURL(file).href;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ERR_UNKNOWN_FILE_EXTENSION" && code !== "ERR_UNSUPPORTED_ESM_URL_SCHEME") throw err;
+    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
 }
 
 /**
