@@ -18,22 +18,24 @@ export function numberToHalf(value: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
     mant |= 0x800000;
     const shift = 14 - e;
-    let half = mant >> shift;
-    if ((mant >> (shift - 1)) & 1) half += 1; // round half up
-    return sign | half;
+    return sign | roundShift(mant, shift);
   }
-  let half = sign | (e << 10) | (mant >> 13);
-  if (mant & 0x1000) {
-    half += 1; // round to nearest; a carry into the exponent is still correct
-    e = 0;
-  }
-  return half;
+  // Round to nearest, ties to even (IEEE default, as numpy and onnxruntime do); a carry into the exponent is correct.
+  return sign | ((e << 10) + roundShift(mant, 13));
+}
+
+/** `value >> shift`, rounded to nearest with ties to even. */
+function roundShift(value: number, shift: number): number {
+  const kept = value >>> shift;
+  const rest = value & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  return rest > halfway || (rest === halfway && kept & 1) ? kept + 1 : kept;
 }
 
 export function bf16ToNumber(b: number): number {

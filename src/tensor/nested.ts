@@ -110,13 +110,21 @@ export function fromFlatValues(flat: readonly unknown[], datatype: Datatype): Te
   if (isBigIntDatatype(datatype)) {
     const d = data as BigInt64Array | BigUint64Array;
     const [lo, hi] = INTEGER_RANGE[datatype]!;
+    const [blo, bhi] = datatype === "INT64" ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
     for (let i = 0; i < n; i++) {
       const v = flat[i];
-      if (typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi) d[i] = BigInt(v);
-      else if (typeof v === "bigint") d[i] = v;
-      else if (typeof v === "string" && /^-?\d+$/.test(v))
-        d[i] = BigInt(v); // large ints sent as strings
-      else throw new TensorValueError(`element ${i} is ${describeNumber(v)}, expected an integer for ${datatype}`);
+      if (typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi) {
+        d[i] = BigInt(v);
+        continue;
+      }
+      // Integers beyond 2^53 arrive as bigints or digit strings; they must still fit, never wrap.
+      const big = typeof v === "bigint" ? v : typeof v === "string" && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
+      if (big === undefined || big < blo || big > bhi) {
+        throw new TensorValueError(
+          `element ${i} is ${describeNumber(v)}, expected an integer in [${blo}, ${bhi}] for ${datatype}`,
+        );
+      }
+      d[i] = big;
     }
     return d;
   }

@@ -118,7 +118,13 @@ export function tensorsToV1(outputs: readonly Tensor[], format: V1Format): Recor
   }
   const batch = outputs[0].shape[0] ?? 1;
   for (const t of outputs) {
-    if ((t.shape[0] ?? 1) !== batch) {
+    if (t.shape.length === 0) {
+      // TF Serving refuses this too: a scalar has no rows to split into instances.
+      throw new InvalidInput(
+        `Output '${t.name}' is a scalar, so it cannot be split into rows; use the columnar 'inputs' format`,
+      );
+    }
+    if (t.shape[0] !== batch) {
       throw new InvalidInput(
         `Outputs have different batch sizes (${outputs.map((o) => `${o.name}:${o.shape[0]}`).join(", ")}); use the columnar 'inputs' format`,
       );

@@ -1,9 +1,10 @@
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../../errors/index.ts";
 import { Model, type ModelOptions, type RequestContext } from "../../model/index.ts";
 import { isInferRequest, v1 } from "../../protocol/index.ts";
 import { formatShape, shapeMatches, type Tensor, type TensorMetadata } from "../../tensor/index.ts";
 import { datatypeOfOrt, fromOrtTensor, toOrtTensor } from "./convert.ts";
+import { createOrtSession, type OrtSession } from "./session.ts";
 
 export interface OnnxModelOptions extends ModelOptions {
   /** Path of the .onnx file. */
@@ -16,7 +17,7 @@ export interface OnnxModelOptions extends ModelOptions {
 
 /** An ONNX file served with onnxruntime-node; its metadata comes from the graph. */
 export class OnnxModel extends Model {
-  session?: ort.InferenceSession;
+  session?: OrtSession;
   private readonly options: OnnxModelOptions;
 
   constructor(name: string, options: OnnxModelOptions) {
@@ -29,7 +30,7 @@ export class OnnxModel extends Model {
     const threads = Number(
       this.options.parameters?.intraOpNumThreads ?? this.options.parameters?.intra_op_threads ?? 1,
     );
-    this.session = await ort.InferenceSession.create(this.options.path, {
+    this.session = await createOrtSession(this.options.path, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
       intraOpNumThreads: threads,
@@ -48,20 +49,26 @@ export class OnnxModel extends Model {
   }
 
   /** V2 requests run as they are; a V1 body is turned into tensors by the V1 codec and answered in kind. */
-  override async predict(payload: unknown, _ctx: RequestContext): Promise<unknown> {
+  override predict(payload: unknown, _ctx: RequestContext): unknown {
     if (isInferRequest(payload)) {
-      const outputs = await this.run(
+      const outputs = this.run(
         payload.inputs,
         payload.outputs?.map((o) => o.name),
       );
+      if (outputs instanceof Promise) return outputs.then((o) => ({ modelName: this.name, outputs: o }));
       return { modelName: this.name, outputs };
     }
     const { request, format } = v1.v1ToInferRequest(payload, this.inputs);
-    return v1.tensorsToV1(await this.run(request.inputs), format);
+    const outputs = this.run(request.inputs);
+    if (outputs instanceof Promise) return outputs.then((o) => v1.tensorsToV1(o, format));
+    return v1.tensorsToV1(outputs, format);
   }
 
-  /** Runs the session on tensors after checking them against the model's inputs. */
-  async run(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
+  /**
+   * Runs the session on tensors after checking them against the model's inputs. Synchronous when the
+   * native binding is in use (a promise otherwise), so small models pay no event-loop hop.
+   */
+  run(inputs: Tensor[], outputNames?: readonly string[]): Tensor[] | Promise<Tensor[]> {
     const session = this.session;
     if (!session) throw new InvalidInput(`Model ${this.name} is not loaded`);
     const feeds: Record<string, ort.Tensor> = {};
@@ -87,8 +94,9 @@ export class OnnxModel extends Model {
         );
       }
     }
-    const results = await session.run(feeds, fetches);
-    return fetches.map((n) => fromOrtTensor(n, results[n]));
+    const results = session.run(feeds, fetches);
+    const convert = (r: ort.Tensor[]) => r.map((t, i) => fromOrtTensor(fetches[i], t));
+    return results instanceof Promise ? results.then(convert) : convert(results);
   }
 }
 
