@@ -1,5 +1,7 @@
 /** Markdown rendering of a bench run, and the RESULTS.md section update. */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { InProcessReport } from "./baselines/in-process-onnx.ts";
 import { isInvalid, type LoadResult } from "./load.ts";
 import { describeMachine, type MachineInfo } from "./machine.ts";
@@ -125,48 +127,101 @@ function targetCell(scenario: Scenario, v: Verdict): string {
   return `≥ ${(scenario.targetRatio * 100).toFixed(0)} %: ${VERDICT_LABEL[v]}`;
 }
 
-function loadTable(run: BenchRun): string[] {
-  const lines = [
-    "| Scenario | Conns | tserve req/s | bare node:http req/s | tserve / bare | tserve p50 / p99 ms | bare p50 / p99 ms | Target | Failed requests |",
-    "|---|---:|---:|---:|---:|---:|---:|:---:|---|",
+type Align = "left" | "right" | "center";
+
+/** Terminal/Markdown display width: wide emoji count as two columns. */
+function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (code === 0xfe0f) continue;
+    width += code >= 0x1f300 || code === 0x2705 || code === 0x274c ? 2 : 1;
+  }
+  return width;
+}
+
+function pad(text: string, width: number, align: Align): string {
+  const gap = Math.max(0, width - displayWidth(text));
+  if (align === "right") return " ".repeat(gap) + text;
+  if (align === "center") return " ".repeat(Math.floor(gap / 2)) + text + " ".repeat(gap - Math.floor(gap / 2));
+  return text + " ".repeat(gap);
+}
+
+/** A column-aligned Markdown table (readable on the console as well as rendered). */
+function table(columns: [title: string, align: Align][], rows: string[][]): string[] {
+  const widths = columns.map(([title], i) =>
+    Math.max(3, displayWidth(title), ...rows.map((r) => displayWidth(r[i] ?? ""))),
+  );
+  const line = (cells: string[]): string => `| ${cells.join(" | ")} |`;
+  const rule = columns.map(([, align], i) => {
+    const dashes = "-".repeat(widths[i] - (align === "left" ? 0 : align === "right" ? 1 : 2));
+    return align === "right" ? `${dashes}:` : align === "center" ? `:${dashes}:` : dashes;
+  });
+  return [
+    line(columns.map(([title, align], i) => pad(title, widths[i], align))),
+    line(rule),
+    ...rows.map((r) => line(columns.map(([, align], i) => pad(cellText(r[i] ?? ""), widths[i], align)))),
   ];
+}
+
+function loadTable(run: BenchRun): string[] {
+  const rows: string[][] = [];
   for (const outcome of run.scenarios) {
     const { scenario } = outcome;
     if (outcome.cells.length === 0) {
-      lines.push(
-        `| ${scenario.title} | — | — | — | — | — | — | — | ⚠ not measured: ${cellText(outcome.skipped ?? "?")} |`,
-      );
+      rows.push([scenario.title, "—", "—", "—", "—", "—", "—", "—", `⚠ not measured: ${outcome.skipped ?? "?"}`]);
       continue;
     }
     for (const cell of outcome.cells) {
-      const target = targetCell(scenario, verdict(scenario, cell, outcome.deliberate));
-      const failed = [...problems(cell.subject, "tserve"), ...problems(cell.baseline, "bare")].map(cellText);
-      lines.push(
-        `| ${scenario.title} | ${cell.connections} | ${rps(cell.subject?.requestsPerSec)} | ` +
-          `${rps(cell.baseline?.requestsPerSec)} | ${pct(ratioOf(cell))} | ${latency(cell.subject)} | ` +
-          `${latency(cell.baseline)} | ${target} | ${failed.length > 0 ? `⚠ ${failed.join("; ")}` : "0"} |`,
-      );
+      const failed = [...problems(cell.subject, "tserve"), ...problems(cell.baseline, "bare")];
+      rows.push([
+        scenario.title,
+        String(cell.connections),
+        rps(cell.subject?.requestsPerSec),
+        rps(cell.baseline?.requestsPerSec),
+        pct(ratioOf(cell)),
+        latency(cell.subject),
+        latency(cell.baseline),
+        targetCell(scenario, verdict(scenario, cell, outcome.deliberate)),
+        failed.length > 0 ? `⚠ ${failed.join("; ")}` : "0",
+      ]);
     }
   }
-  return lines;
+  return table(
+    [
+      ["Scenario", "left"],
+      ["Conns", "right"],
+      ["tserve req/s", "right"],
+      ["bare node:http req/s", "right"],
+      ["tserve / bare", "right"],
+      ["tserve p50 / p99 ms", "right"],
+      ["bare p50 / p99 ms", "right"],
+      ["Target", "center"],
+      ["Failed requests", "left"],
+    ],
+    rows,
+  );
 }
 
 function inProcessTable(run: BenchRun): string[] {
   if (!run.inProcess) return [`In-process baseline not run: ${run.inProcessError ?? "unknown reason"}`];
   const compared = run.scenarios.find((o) => o.scenario.compareInProcess);
-  const lines = [
-    `| Concurrency | session.run runs/s | p50 µs | p99 µs | ${compared ? `tserve ${compared.scenario.title} req/s | tserve / in-process` : ""} |`,
-    `|---:|---:|---:|---:|${compared ? "---:|---:|" : ""}`,
+  const columns: [string, Align][] = [
+    ["Concurrency", "right"],
+    ["session.run runs/s", "right"],
+    ["p50 µs", "right"],
+    ["p99 µs", "right"],
   ];
-  for (const r of run.inProcess.results) {
-    const cell = compared?.cells.find((c) => c.connections === r.concurrency);
-    const tserveRps = cell?.subject?.requestsPerSec;
-    const extra = compared
-      ? ` ${rps(tserveRps)} | ${pct(tserveRps === undefined ? undefined : tserveRps / r.runsPerSec)} |`
-      : "";
-    lines.push(`| ${r.concurrency} | ${rps(r.runsPerSec)} | ${us(r.p50Us)} | ${us(r.p99Us)} |${extra}`);
-  }
-  return lines;
+  if (compared) columns.push([`tserve ${compared.scenario.title} req/s`, "right"], ["tserve / in-process", "right"]);
+  const rows = run.inProcess.results.map((r) => {
+    const row = [String(r.concurrency), rps(r.runsPerSec), us(r.p50Us), us(r.p99Us)];
+    if (compared) {
+      const tserveRps = compared.cells.find((c) => c.connections === r.concurrency)?.subject?.requestsPerSec;
+      row.push(rps(tserveRps), pct(tserveRps === undefined ? undefined : tserveRps / r.runsPerSec));
+    }
+    return row;
+  });
+  return table(columns, rows);
 }
 
 function targetSummary(run: BenchRun): string[] {
@@ -179,7 +234,7 @@ function targetSummary(run: BenchRun): string[] {
       outcome.cells.length === 0
         ? "not measured"
         : outcome.cells
-            .map((c) => `${c.connections} conn: **${verdict(scenario, c)}** (${pct(ratioOf(c))})`)
+            .map((c) => `${c.connections} conn: **${verdict(scenario, c, outcome.deliberate)}** (${pct(ratioOf(c))})`)
             .join(", ");
     out.push(`- Target: ${goal} — ${verdicts}`);
   }
@@ -207,6 +262,7 @@ export function renderMarkdown(run: BenchRun): string {
     ...inProcessTable(run),
     "",
     "Notes:",
+    "",
     "- Load generator, servers and the in-process baseline share the same machine; on few cores the load generator competes with the server for CPU.",
     "- onnxruntime-node runs `session.run()` synchronously on the JS thread (deferred via setImmediate), so concurrent in-flight promises queue rather than run in parallel.",
   ];
@@ -237,4 +293,16 @@ export function writeResultsSection(path: string, markdown: string): void {
     next = `${current.replace(/\s*$/, "")}\n\n${section}\n`;
   }
   writeFileSync(path, next);
+}
+
+/**
+ * Runs the project's formatter over the results file so `biome check bench` stays clean (biome also formats
+ * Markdown, e.g. table alignment). Returns an error message, or null on success.
+ */
+export function formatWithBiome(rootDir: string, path: string): string | null {
+  const biome = join(rootDir, "node_modules/.bin/biome");
+  if (!existsSync(biome)) return `${biome} not found`;
+  const result = spawnSync(biome, ["format", "--write", path], { cwd: rootDir, encoding: "utf8" });
+  if (result.error) return result.error.message;
+  return result.status === 0 ? null : `biome format exited with ${result.status}: ${result.stderr.trim()}`;
 }

@@ -22,6 +22,8 @@ interface VersionSlot {
   state: ModelState;
   reason: string;
   model?: Model;
+  /** A model registered in code is kept across unload so that load can bring it back. */
+  registered?: Model;
 }
 
 interface ModelEntry {
@@ -36,6 +38,7 @@ export interface RepositoryEvents {
 }
 
 const VERSION_DIR = /^[1-9]\d*$/;
+const MODEL_NAME = /^[^/\\\0]+$/;
 const VERSION_ARG = /^\d+$/;
 
 /**
@@ -58,7 +61,7 @@ export class ModelRepository {
   /** Adds an already constructed model (programmatic use); loads it if it is not ready yet. */
   async register(model: Model): Promise<void> {
     if (this.entries.has(model.name)) throw new InvalidInput(`A model named ${model.name} is already registered`);
-    const slot: VersionSlot = { state: "LOADING", reason: "", model };
+    const slot: VersionSlot = { state: "LOADING", reason: "", model, registered: model };
     this.entries.set(model.name, { name: model.name, slots: [slot] });
     await this.runLoad(model.name, slot, async () => model);
   }
@@ -147,6 +150,10 @@ export class ModelRepository {
   async load(name: string): Promise<void> {
     let entry = this.entries.get(name);
     let source = entry?.source;
+    // A name is one folder of the repository: never a path that climbs out of it.
+    if (!MODEL_NAME.test(name) || name === "." || name === "..") {
+      throw new InvalidInput(`Invalid model name '${name}': names may not contain '/', '\\' or be '.' / '..'`);
+    }
     if (this.root) {
       const dir = join(this.root, name);
       if (await isDirectory(dir)) source = await discoverModel(dir, entry?.source?.name ?? name);
@@ -155,7 +162,8 @@ export class ModelRepository {
       if (entry) {
         // A programmatically registered model: just make sure it is loaded again.
         const slot = entry.slots[0];
-        if (slot.model && slot.state !== "READY") await this.runLoad(name, slot, async () => slot.model!);
+        const model = slot.registered;
+        if (model && slot.state !== "READY") await this.runLoad(name, slot, async () => model);
         if (slot.state !== "READY") throw new ModelNotReady(name, slot.reason);
         return;
       }

@@ -24,6 +24,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // A model name may contain characters Fastify would otherwise reject in a param.
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: false },
     keepAliveTimeout: 65_000,
+    // Errors Fastify raises before routing (a bad URL encoding…) get our body too.
+    frameworkErrors: (err, _request, reply) => {
+      sendError(reply, restError(err, maxBufferSize));
+    },
   });
 
   // Codecs decide how to read a body, so every content type arrives as raw bytes.

@@ -76,7 +76,17 @@ export class ModelServer {
   /** Graceful stop: refuse new inferences, drain open requests, unload every model. */
   async stop(): Promise<void> {
     this.dataplane.markStopping();
-    await this.app?.close();
+    const app = this.app;
+    if (app) {
+      // close() ends idle keep-alive connections only once; busy ones go idle later and would hold the
+      // process open until the keep-alive timeout, so keep closing them until the server is done.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+    }
     await this.repository.unloadAll();
   }
 }
