@@ -1,7 +1,5 @@
 /** Markdown rendering of a bench run, and the RESULTS.md section update. */
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { InProcessReport } from "./baselines/in-process-onnx.ts";
 import { isInvalid, type LoadResult } from "./load.ts";
 import { describeMachine, type MachineInfo } from "./machine.ts";
@@ -293,16 +291,4 @@ export function writeResultsSection(path: string, markdown: string): void {
     next = `${current.replace(/\s*$/, "")}\n\n${section}\n`;
   }
   writeFileSync(path, next);
-}
-
-/**
- * Runs the project's formatter over the results file so `biome check bench` stays clean (biome also formats
- * Markdown, e.g. table alignment). Returns an error message, or null on success.
- */
-export function formatWithBiome(rootDir: string, path: string): string | null {
-  const biome = join(rootDir, "node_modules/.bin/biome");
-  if (!existsSync(biome)) return `${biome} not found`;
-  const result = spawnSync(biome, ["format", "--write", path], { cwd: rootDir, encoding: "utf8" });
-  if (result.error) return result.error.message;
-  return result.status === 0 ? null : `biome format exited with ${result.status}: ${result.stderr.trim()}`;
 }

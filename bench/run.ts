@@ -23,7 +23,6 @@ import {
   type BenchRun,
   type Cell,
   collectFailures,
-  formatWithBiome,
   renderMarkdown,
   type ScenarioOutcome,
   verdict,
@@ -273,8 +272,6 @@ async function main(): Promise<number> {
   else if (!config.writeResults) log("BENCH_NO_WRITE set: bench/RESULTS.md left untouched");
   else {
     writeResultsSection(config.resultsPath, markdown);
-    const formatError = formatWithBiome(config.rootDir, config.resultsPath);
-    if (formatError) log(`warning: could not format ${relative(config.rootDir, config.resultsPath)}: ${formatError}`);
     log(`updated ${relative(config.rootDir, config.resultsPath)}`);
   }
 

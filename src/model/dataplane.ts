@@ -76,8 +76,7 @@ export class DataPlane {
     ctx: RequestContext,
   ): Promise<InferResponse> {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
-    const model = this.repository.get(name, version);
-    const resolved = this.repository.resolvedVersion(name, version);
+    const { model, version: resolved } = this.repository.resolve(name, version);
     try {
       const result = await this.pipeline(model, request, ctx, "predict");
       const response = toInferResponse(result, name);
@@ -102,8 +101,7 @@ export class DataPlane {
     verb: "predict" | "explain" = "predict",
   ): Promise<unknown> {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
-    const model = this.repository.get(name, version);
-    const resolved = this.repository.resolvedVersion(name, version);
+    const { model, version: resolved } = this.repository.resolve(name, version);
     try {
       const result = await this.pipeline(model, body, ctx, verb);
       this.observer?.outcome(name, resolved, true);

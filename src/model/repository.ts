@@ -101,16 +101,16 @@ export class ModelRepository {
 
   /** The READY model for a request; the latest ready version when none is named. */
   get(name: string, version?: string): Model {
+    return this.resolve(name, version).model;
+  }
+
+  /** The READY model and the version that answers a request for (name, version); one lookup for both. */
+  resolve(name: string, version?: string): { model: Model; version?: string } {
     const slot = this.slot(name, version);
     if (slot.state !== "READY" || !slot.model) {
       throw new ModelNotReady(name, slot.reason ? `(${slot.state}: ${slot.reason})` : `(${slot.state})`);
     }
-    return slot.model;
-  }
-
-  /** The version string a request for (name, version) is answered by; undefined for unversioned models. */
-  resolvedVersion(name: string, version?: string): string | undefined {
-    return this.slot(name, version).version;
+    return { model: slot.model, version: slot.version };
   }
 
   isReady(name: string, version?: string): boolean {
@@ -197,10 +197,11 @@ export class ModelRepository {
     const entry = this.entries.get(name);
     if (!entry) throw new ModelNotFound(name);
     if (version === undefined || version === "") {
-      const ready = entry.slots.filter((s) => s.state === "READY");
-      const pool = ready.length > 0 ? ready : entry.slots;
-      // Highest version wins; unversioned models have a single slot.
-      return pool.reduce((best, s) => (Number(s.version ?? 0) > Number(best.version ?? 0) ? s : best));
+      // Slots are kept sorted by version: the last READY one wins, else the last one (to report its state).
+      const slots = entry.slots;
+      if (slots.length === 0) throw new ModelNotFound(name);
+      for (let i = slots.length - 1; i >= 0; i--) if (slots[i].state === "READY") return slots[i];
+      return slots[slots.length - 1];
     }
     if (!VERSION_ARG.test(version)) {
       throw new InvalidInput(`Invalid version '${version}' for model ${name}: versions are positive integers`);

@@ -50,7 +50,8 @@ const INFER_REQUEST = Symbol.for("tserve.InferRequest");
 
 /** Marks a value as a decoded V2 request so models can tell it apart from a V1 JSON body. */
 export function markInferRequest<T extends InferRequest>(request: T): T {
-  Object.defineProperty(request, INFER_REQUEST, { value: true, enumerable: false });
+  // A symbol key is invisible to JSON.stringify and Object.keys, and cheaper than defineProperty.
+  (request as unknown as Record<symbol, boolean>)[INFER_REQUEST] = true;
   return request;
 }
 
