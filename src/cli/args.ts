@@ -69,11 +69,16 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
   }
   for (const s of specs) {
     if (flags[s.name] !== undefined) continue;
-    const fromEnv = s.env ? process.env[s.env] : undefined;
+    const fromEnv = process.env[envName(s)];
     if (fromEnv !== undefined && fromEnv !== "") flags[s.name] = convert(fromEnv, s);
     else if (s.default !== undefined) flags[s.name] = s.default;
   }
   return { positionals, flags };
+}
+
+/** Every flag is also an environment variable: `TSERVE_` + its name in capitals, unless the spec names one. */
+export function envName(spec: FlagSpec): string {
+  return spec.env ?? `TSERVE_${spec.name.toUpperCase()}`;
 }
 
 function convert(raw: string, spec: FlagSpec): string | number | boolean {

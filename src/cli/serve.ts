@@ -1,43 +1,42 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
-import { discoverModel, type ModelSource, SETTINGS_FILE } from "../model/index.ts";
+import { discoverModel, isPredictorProtocol, type ModelSource, SETTINGS_FILE } from "../model/index.ts";
 import { MODULE_EXTENSIONS } from "../runtime/module/load-module.ts";
 import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
 
 export const SERVE_FLAGS: FlagSpec[] = [
-  { name: "http_port", type: "number", default: 8080, env: "TSERVE_HTTP_PORT", help: "REST port" },
-  { name: "host", type: "string", default: "0.0.0.0", env: "TSERVE_HOST", help: "address to listen on" },
-  {
-    name: "model_name",
-    type: "string",
-    env: "TSERVE_MODEL_NAME",
-    help: "name to serve a single model under (default: the file or folder name)",
-  },
-  {
-    name: "model_repository",
-    aliases: ["model-repository"],
-    type: "string",
-    env: "TSERVE_MODEL_REPOSITORY",
-    help: "a folder of model folders to serve",
-  },
-  {
-    name: "max_buffer_size",
-    type: "number",
-    default: DEFAULT_MAX_BUFFER_SIZE,
-    env: "TSERVE_MAX_BUFFER_SIZE",
-    help: "largest request body in bytes; larger bodies get 413",
-  },
-  // Parsed for KServe compatibility; served by later features.
-  { name: "grpc_port", type: "number", default: 8081, env: "TSERVE_GRPC_PORT", help: "gRPC port (not served yet)" },
-  { name: "enable_grpc", type: "boolean", default: true, help: "serve gRPC (not served yet)" },
-  { name: "workers", type: "number", default: 1, env: "TSERVE_WORKERS", help: "worker processes (currently 1)" },
+  { name: "http_port", aliases: ["http-port"], type: "number", default: 8080, help: "REST port" },
+  { name: "grpc_port", type: "number", default: 8081, help: "gRPC port (inference.GRPCInferenceService)" },
+  { name: "enable_grpc", type: "boolean", default: true, help: "serve gRPC" },
+  { name: "host", type: "string", default: "0.0.0.0", help: "address to listen on" },
+  { name: "model_name", type: "string", help: "name to serve a single model under (default: the file or folder name)" },
+  { name: "model_repository", aliases: ["model-repository"], type: "string", help: "a folder of model folders to serve" },
+  { name: "max_buffer_size", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest REST request body in bytes; larger bodies get 413" },
+  { name: "grpc_max_send_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC response in bytes" },
+  { name: "grpc_max_receive_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC request in bytes" },
+  { name: "workers", type: "number", default: 1, help: "worker processes (parsed; one process serves for now)" },
+  { name: "predictor_host", type: "string", help: "host[:port] of the predictor a transformer forwards predict to" },
+  { name: "predictor_protocol", type: "string", default: "v1", help: "v1, v2 or grpc-v2" },
+  { name: "predictor_use_ssl", type: "boolean", default: false, help: "call the predictor over https / TLS" },
+  { name: "predictor_request_timeout_seconds", type: "number", default: 600, help: "timeout of one predictor call" },
+  { name: "predictor_request_retries", type: "number", default: 0, help: "retries (exponential backoff) on connection errors, 502/503 and gRPC UNAVAILABLE" },
+  { name: "enable_predictor_health_check", type: "boolean", default: false, help: "readiness also asks the predictor" },
+  { name: "timeout_keep_alive", aliases: ["timeout-keep-alive"], type: "number", default: 65, help: "seconds an idle keep-alive connection stays open" },
+  { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM" },
+  // KServe flags accepted so existing command lines keep working; they have no effect here.
+  ...["max_threads", "max_asyncio_workers", "enable_docs_url", "enable_latency_logging", "configure_logging", "log_config_file", "access_log_format", "event_loop", "protocol"].map(
+    (name): FlagSpec => ({ name, aliases: [name.replace(/_/g, "-")], type: "string", help: "accepted for KServe compatibility; no effect" }),
+  ),
 ];
 
 export const SERVE_USAGE = `Usage: tserve serve [MODEL] [options]
 
 MODEL is a .onnx file, a TypeScript/JavaScript module exporting a Model class, or a model folder
 (model.onnx or a module, optionally in numbered version folders, with an optional ${SETTINGS_FILE}).
+
+Every option can also be set by an environment variable: TSERVE_ and the option's name in capitals
+(TSERVE_HTTP_PORT, TSERVE_PREDICTOR_HOST, …). A flag on the command line wins.
 
 Options:
 ${formatHelp(SERVE_FLAGS)}`;
@@ -104,11 +103,29 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
   if (!repository && sources.length === 0) {
     throw new UsageError(`Nothing to serve: give a MODEL path or --model-repository.\n\n${SERVE_USAGE}`);
   }
+  const protocol = String(flags.predictor_protocol);
+  if (!isPredictorProtocol(protocol)) throw new UsageError(`--predictor_protocol must be v1, v2 or grpc-v2, got '${protocol}'`);
   const server = new ModelServer({
     httpPort: flags.http_port as number,
+    grpcPort: flags.grpc_port as number,
+    enableGrpc: flags.enable_grpc as boolean,
     host: flags.host as string,
     modelRepository: repository,
     maxBufferSize: flags.max_buffer_size as number,
+    grpcMaxSendMessageLength: flags.grpc_max_send_message_length as number,
+    grpcMaxReceiveMessageLength: flags.grpc_max_receive_message_length as number,
+    keepAliveTimeoutMs: (flags.timeout_keep_alive as number) * 1000,
+    gracePeriodMs: (flags.grace_period as number) * 1000,
+    predictor: flags.predictor_host
+      ? {
+          predictorHost: String(flags.predictor_host),
+          predictorProtocol: protocol,
+          predictorUseSsl: flags.predictor_use_ssl as boolean,
+          predictorRequestTimeoutSeconds: flags.predictor_request_timeout_seconds as number,
+          predictorRequestRetries: flags.predictor_request_retries as number,
+          enablePredictorHealthCheck: flags.enable_predictor_health_check as boolean,
+        }
+      : undefined,
   });
   await server.start([], sources);
   return server;

@@ -9,7 +9,8 @@ export type ErrorKind =
   | "UNSUPPORTED"
   | "UNAVAILABLE"
   | "INTERNAL"
-  | "NOT_ACCEPTABLE";
+  | "NOT_ACCEPTABLE"
+  | "DEADLINE_EXCEEDED";
 
 const BRAND = Symbol.for("tserve.error");
 
@@ -43,6 +44,7 @@ function kindForStatus(status: number): ErrorKind {
   if (status === 501) return "UNSUPPORTED";
   if (status === 503) return "UNAVAILABLE";
   if (status === 406) return "NOT_ACCEPTABLE";
+  if (status === 504) return "DEADLINE_EXCEEDED";
   return status >= 500 ? "INTERNAL" : "INVALID_ARG";
 }
 
@@ -116,6 +118,13 @@ export class Overloaded extends TServeError {
 export class InferenceError extends TServeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, "INTERNAL", 500, "TSERVE_INFERENCE_ERROR", options);
+  }
+}
+
+/** A call to another service (a remote predictor) took longer than its timeout. */
+export class UpstreamTimeout extends TServeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "DEADLINE_EXCEEDED", 504, "TSERVE_UPSTREAM_TIMEOUT", options);
   }
 }
 

@@ -44,9 +44,16 @@ export class DataPlane {
     return true;
   }
 
-  /** Ready once every model has finished loading, until shutdown begins. */
-  ready(): boolean {
-    return !this.stopping && !this.repository.isLoading();
+  /**
+   * Ready once every model has finished loading, until shutdown begins; models that check their
+   * predictor's health (transformers) must also report healthy.
+   */
+  async ready(): Promise<boolean> {
+    if (this.stopping || this.repository.isLoading()) return false;
+    const checks = this.repository.readyModels().filter((m) => m.enablePredictorHealthCheck);
+    if (checks.length === 0) return true;
+    const results = await Promise.all(checks.map((m) => m.healthy()));
+    return results.every(Boolean);
   }
 
   markStopping(): void {
@@ -57,8 +64,9 @@ export class DataPlane {
     return { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS };
   }
 
-  modelReady(name: string, version?: string): boolean {
-    return this.repository.isReady(name, version);
+  async modelReady(name: string, version?: string): Promise<boolean> {
+    if (!this.repository.isReady(name, version)) return false;
+    return this.repository.get(name, version).healthy();
   }
 
   async modelMetadata(name: string, version?: string): Promise<ModelMetadata> {

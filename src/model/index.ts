@@ -1,5 +1,5 @@
 export { DataPlane, EXTENSIONS, type InferenceObserver, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
-export { isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
+export { applyPredictorSettings, isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
 export {
   discoverModel,
   listModelDirs,
@@ -16,3 +16,12 @@ export {
   selectVersions,
   type VersionPolicy,
 } from "./settings.ts";
+export {
+  createRemotePredictor,
+  isPredictorProtocol,
+  type PredictorProtocol,
+  type PredictorSettings,
+  type RemotePredictor,
+  type RemotePredictorFactory,
+  setRemotePredictorFactory,
+} from "./predictor.ts";

@@ -1,6 +1,7 @@
 import { Unsupported } from "../errors/index.ts";
 import type { ModelMetadata } from "../protocol/index.ts";
 import type { TensorMetadata } from "../tensor/index.ts";
+import { createRemotePredictor, type PredictorProtocol, type PredictorSettings, type RemotePredictor } from "./predictor.ts";
 
 export type Protocol = "v1" | "v2" | "grpc-v2";
 
@@ -17,7 +18,7 @@ export interface RequestContext {
 }
 
 /** Options a runtime or the repository hands to a model's constructor. */
-export interface ModelOptions {
+export interface ModelOptions extends PredictorSettings {
   /** The model's own folder (for modules loaded from a repository). */
   modelDir?: string;
   /** `parameters` from model-settings.json. */
@@ -47,8 +48,32 @@ export class Model {
   /** V2 platform string, e.g. `onnx_onnxv1`. */
   platform = "";
 
-  constructor(name: string) {
+  /** Set these (or pass them to the constructor) to make this model a transformer: `predict` then forwards. */
+  predictorHost?: string;
+  predictorProtocol: PredictorProtocol = "v1";
+  predictorUseSsl = false;
+  predictorRequestTimeoutSeconds = 600;
+  predictorRequestRetries = 0;
+  enablePredictorHealthCheck = false;
+  predictorModelName?: string;
+  private remote?: RemotePredictor;
+
+  constructor(name: string, options: ModelOptions = {}) {
     this.name = name;
+    applyPredictorSettings(this, options);
+  }
+
+  /** The client for `predictorHost`, created on first use. */
+  protected predictor(): RemotePredictor {
+    if (!this.predictorHost) throw new Unsupported(`Model ${this.name} has no predictorHost to forward to`);
+    this.remote ??= createRemotePredictor({
+      predictorHost: this.predictorHost,
+      predictorProtocol: this.predictorProtocol,
+      predictorUseSsl: this.predictorUseSsl,
+      predictorRequestTimeoutSeconds: this.predictorRequestTimeoutSeconds,
+      predictorRequestRetries: this.predictorRequestRetries,
+    });
+    return this.remote;
   }
 
   /** Loads weights or connects to resources; the default just marks the model ready. */
@@ -59,13 +84,29 @@ export class Model {
   /** Releases resources; called on unload and shutdown. */
   unload(): void | Promise<void> {
     this.ready = false;
+    const remote = this.remote;
+    this.remote = undefined;
+    return remote?.close();
+  }
+
+  /** Readiness beyond `ready`: with the predictor health check on, the predictor must be ready too. */
+  async healthy(): Promise<boolean> {
+    if (!this.ready) return false;
+    if (!this.enablePredictorHealthCheck || !this.predictorHost) return true;
+    try {
+      return await this.predictor().isModelReady(this.predictorModelName ?? this.name);
+    } catch {
+      return false;
+    }
   }
 
   preprocess(payload: any, _context: RequestContext): any {
     return payload;
   }
 
-  predict(_payload: any, _context: RequestContext): any {
+  /** Forwards to `predictorHost` when one is set (a transformer); otherwise a model must override it. */
+  predict(payload: any, context: RequestContext): any {
+    if (this.predictorHost) return this.predictor().predict(this.predictorModelName ?? this.name, payload, context);
     throw new Unsupported(`Model ${this.name} does not implement predict`);
   }
 
@@ -73,12 +114,30 @@ export class Model {
     return result;
   }
 
-  explain(_payload: any, _context: RequestContext): any {
+  explain(payload: any, context: RequestContext): any {
+    if (this.predictorHost) return this.predictor().explain(this.predictorModelName ?? this.name, payload, context);
     throw new Unsupported(`Model ${this.name} does not support explain`);
   }
 
   metadata(): ModelMetadata | Promise<ModelMetadata> {
     return { name: this.name, platform: this.platform, inputs: this.inputs, outputs: this.outputs };
+  }
+}
+
+const PREDICTOR_KEYS: (keyof PredictorSettings)[] = [
+  "predictorHost",
+  "predictorProtocol",
+  "predictorUseSsl",
+  "predictorRequestTimeoutSeconds",
+  "predictorRequestRetries",
+  "enablePredictorHealthCheck",
+  "predictorModelName",
+];
+
+/** Copies the predictor settings that are given onto a model (the CLI's flags reach module models this way). */
+export function applyPredictorSettings(model: Model, settings: PredictorSettings): void {
+  for (const k of PREDICTOR_KEYS) {
+    if (settings[k] !== undefined) (model as unknown as Record<string, unknown>)[k] = settings[k];
   }
 }
 

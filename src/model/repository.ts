@@ -118,6 +118,13 @@ export class ModelRepository {
     return slot.state === "READY" && slot.model !== undefined && slot.model.ready;
   }
 
+  /** Every model instance that is READY now. */
+  readyModels(): Model[] {
+    const out: Model[] = [];
+    for (const e of this.entries.values()) for (const s of e.slots) if (s.state === "READY" && s.model) out.push(s.model);
+    return out;
+  }
+
   versions(name: string): string[] {
     const entry = this.entries.get(name);
     if (!entry) throw new ModelNotFound(name);

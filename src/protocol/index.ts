@@ -13,3 +13,4 @@ export {
 } from "./types.ts";
 export * as v1 from "./v1/index.ts";
 export * as v2 from "./v2/index.ts";
+export * as grpc from "./grpc/index.ts";

@@ -13,6 +13,7 @@ export interface HttpAppOptions {
   logger: Logger;
   /** Largest accepted request body in bytes; larger bodies get 413. */
   maxBufferSize: number;
+  keepAliveTimeoutMs?: number;
 }
 
 /** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
@@ -23,7 +24,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     bodyLimit: maxBufferSize,
     // A model name may contain characters Fastify would otherwise reject in a param.
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: false },
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
     // Errors Fastify raises before routing (a bad URL encoding…) get our body too.
     frameworkErrors: (err, _request, reply) => {
       sendError(reply, restError(err, maxBufferSize));

@@ -1,6 +1,16 @@
+import type { Server as GrpcServer } from "@grpc/grpc-js";
 import type { FastifyInstance } from "fastify";
-import { DataPlane, type Model, ModelRepository, type ModelSource } from "../model/index.ts";
+import {
+  applyPredictorSettings,
+  DataPlane,
+  type Model,
+  type ModelLoader,
+  ModelRepository,
+  type ModelSource,
+  type PredictorSettings,
+} from "../model/index.ts";
 import { loadModel } from "../runtime/index.ts";
+import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { buildHttpApp } from "./http.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -13,6 +23,19 @@ export interface ModelServerOptions {
   modelRepository?: string;
   /** Largest request body in bytes (`--max_buffer_size`), default 64 MiB. */
   maxBufferSize?: number;
+  /** gRPC port (KServe `--grpc_port`, default 8081); 0 picks a free one. */
+  grpcPort?: number;
+  /** Serve gRPC at all (`--enable_grpc`, default true). */
+  enableGrpc?: boolean;
+  /** Largest gRPC message in bytes, each direction (default 64 MiB, not gRPC's 4 MiB). */
+  grpcMaxSendMessageLength?: number;
+  grpcMaxReceiveMessageLength?: number;
+  /** How long stop() lets in-flight requests finish, in ms (KServe's grace_period, default 30 s). */
+  gracePeriodMs?: number;
+  /** Idle keep-alive connections close after this many ms (KServe's --timeout-keep-alive, default 65 s). */
+  keepAliveTimeoutMs?: number;
+  /** Predictor settings (`--predictor_host` …) given to every served model that has none of its own. */
+  predictor?: PredictorSettings;
   logger?: Logger;
 }
 
@@ -29,14 +52,24 @@ export class ModelServer {
   readonly logger: Logger;
   private readonly options: ModelServerOptions;
   private app?: FastifyInstance;
+  private grpcServer?: GrpcServer;
   private boundPort?: number;
+  private boundGrpcPort?: number;
 
   constructor(options: ModelServerOptions = {}) {
     this.options = options;
     this.logger = options.logger ?? consoleLogger();
+    const predictor = options.predictor;
+    const loader: ModelLoader = predictor
+      ? async (source, version) => {
+          const model = await loadModel(source, version);
+          if (!model.predictorHost) applyPredictorSettings(model, predictor);
+          return model;
+        }
+      : loadModel;
     this.repository = new ModelRepository({
       root: options.modelRepository,
-      loader: loadModel,
+      loader,
       events: {
         onLoaded: (name, version, seconds) => this.metrics.modelLoaded(name, version, seconds),
         log: (level, message) => this.logger.log(level, message),
@@ -51,9 +84,17 @@ export class ModelServer {
     return this.boundPort;
   }
 
+  /** The port gRPC listens on (undefined when gRPC is disabled). */
+  get grpcPort(): number | undefined {
+    return this.boundGrpcPort;
+  }
+
   /** Registers the given models, loads the repository, then listens. */
   async start(models: Model[] = [], sources: ModelSource[] = []): Promise<this> {
-    for (const m of models) await this.repository.register(m);
+    for (const m of models) {
+      if (this.options.predictor && !m.predictorHost) applyPredictorSettings(m, this.options.predictor);
+      await this.repository.register(m);
+    }
     for (const s of sources) await this.repository.addSource(s);
     await this.repository.loadAll();
     this.app = buildHttpApp({
@@ -61,14 +102,25 @@ export class ModelServer {
       metrics: this.metrics,
       logger: this.logger,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
+      keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
     });
     await this.app.listen({ port: this.options.httpPort ?? 8080, host: this.options.host ?? "0.0.0.0" });
     const addr = this.app.server.address();
     this.boundPort = typeof addr === "object" && addr ? addr.port : this.options.httpPort;
+    if (this.options.enableGrpc !== false) {
+      const defaultSize = DEFAULT_MAX_BUFFER_SIZE;
+      this.grpcServer = buildGrpcServer({
+        dataplane: this.dataplane,
+        logger: this.logger,
+        maxSendMessageLength: this.options.grpcMaxSendMessageLength ?? defaultSize,
+        maxReceiveMessageLength: this.options.grpcMaxReceiveMessageLength ?? defaultSize,
+      });
+      this.boundGrpcPort = await listenGrpc(this.grpcServer, this.options.host ?? "0.0.0.0", this.options.grpcPort ?? 8081);
+    }
     const index = this.repository.index();
     this.logger.log(
       "info",
-      `tserve listening on http://${this.options.host ?? "0.0.0.0"}:${this.boundPort} with ${index.filter((m) => m.state === "READY").length}/${index.length} model versions ready`,
+      `tserve listening on http://${this.options.host ?? "0.0.0.0"}:${this.boundPort}${this.boundGrpcPort !== undefined ? ` and grpc ${this.boundGrpcPort}` : ""} with ${index.filter((m) => m.state === "READY").length}/${index.length} model versions ready`,
     );
     return this;
   }
@@ -76,6 +128,8 @@ export class ModelServer {
   /** Graceful stop: refuse new inferences, drain open requests, unload every model. */
   async stop(): Promise<void> {
     this.dataplane.markStopping();
+    const grace = this.options.gracePeriodMs ?? 30_000;
+    const grpcStopped = this.grpcServer ? stopGrpc(this.grpcServer, grace) : Promise.resolve();
     const app = this.app;
     if (app) {
       // close() ends idle keep-alive connections only once; busy ones go idle later and would hold the
@@ -87,6 +141,7 @@ export class ModelServer {
         clearInterval(sweep);
       }
     }
+    await grpcStopped;
     await this.repository.unloadAll();
   }
 }

@@ -15,7 +15,7 @@ export async function startServer(
   options: ModelServerOptions = {},
   models: Model[] = [],
 ): Promise<{ server: ModelServer; url: string }> {
-  const server = new ModelServer({ httpPort: 0, host: "127.0.0.1", logger: quiet, ...options });
+  const server = new ModelServer({ httpPort: 0, grpcPort: 0, host: "127.0.0.1", logger: quiet, ...options });
   await server.start(models);
   return { server, url: `http://127.0.0.1:${server.port}` };
 }
@@ -37,7 +37,15 @@ export async function startCli(
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(
     process.execPath,
-    ["bin/tserve.js", ...args, "--http_port", String(port), "--host", "127.0.0.1"],
+    [
+      "bin/tserve.js",
+      ...args,
+      "--http_port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      ...(args.some((a) => a.startsWith("--grpc_port") || a.startsWith("--enable_grpc")) ? [] : ["--grpc_port", "0"]),
+    ],
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],

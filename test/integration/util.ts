@@ -36,7 +36,7 @@ export async function startWith(
 ): Promise<Running> {
   const { dirs = [], models = [], ...serverOptions } = options;
   const sources = await Promise.all(dirs.map((d) => discoverModel(d)));
-  const server = new ModelServer({ httpPort: 0, host: "127.0.0.1", logger: quiet, ...serverOptions });
+  const server = new ModelServer({ httpPort: 0, grpcPort: 0, host: "127.0.0.1", logger: quiet, ...serverOptions });
   await server.start(models, sources);
   return { server, url: `http://127.0.0.1:${server.port}` };
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { InvalidInput, NotFound, Unsupported } from "../../errors/index.ts";
+import { InvalidInput, ModelNotReady, NotFound, Unsupported } from "../../errors/index.ts";
 import type { DataPlane, RequestContext } from "../../model/index.ts";
 import { parseJsonBody } from "../../protocol/index.ts";
 import { applyHeaders, bodyBytes, isJsonContentType, requestContext, sendJson } from "./common.ts";
@@ -30,8 +30,8 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane): vo
     const target = parseTarget((req.params as { "*": string })["*"]);
     if (target.verb) throw new NotFound(`Not Found: GET ${req.url}; use POST for :${target.verb}`);
     if (target.label) throw new Unsupported("Version labels are not supported yet; use /versions/{n}");
-    // Throws 404 for unknown models or versions and 503 when not ready, as KServe does.
-    dataplane.repository.get(target.name, target.version);
+    // 404 for unknown models or versions and 503 when not ready (or its predictor is not), as KServe does.
+    if (!(await dataplane.modelReady(target.name, target.version))) throw new ModelNotReady(target.name);
     return sendJson(reply, 200, { name: target.name, ready: true });
   });
 

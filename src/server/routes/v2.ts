@@ -18,7 +18,7 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
 
   app.get("/v2/health/live", async (_req, reply) => sendJson(reply, 200, { live: dataplane.live() }));
   app.get("/v2/health/ready", async (_req, reply) => {
-    if (!dataplane.ready()) throw new ServerNotReady();
+    if (!(await dataplane.ready())) throw new ServerNotReady();
     return sendJson(reply, 200, { ready: true });
   });
 
@@ -33,7 +33,7 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
 
   const ready = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const { name, version } = req.params as ModelParams;
-    if (!dataplane.modelReady(name, version)) throw new ModelNotReady(name);
+    if (!(await dataplane.modelReady(name, version))) throw new ModelNotReady(name);
     return sendJson(reply, 200, { name, ready: true });
   };
   app.get("/v2/models/:name/ready", ready);
