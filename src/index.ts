@@ -1,4 +1,5 @@
 /** tserve's public API: what a model file or a program embedding the server imports. */
+export * from "./client/index.ts";
 export * from "./errors/index.ts";
 export {
   DataPlane,
@@ -8,6 +9,8 @@ export {
   type ModelOptions,
   ModelRepository,
   type ModelSettings,
+  type PredictorProtocol,
+  type PredictorSettings,
   type Protocol,
   type RequestContext,
 } from "./model/index.ts";

@@ -5,6 +5,7 @@ import {
   isInferResponse,
   type ModelMetadata,
   type ServerMetadata,
+  v1,
 } from "../protocol/index.ts";
 import { flatten, isDatatype, type Tensor, TensorValueError } from "../tensor/index.ts";
 import type { Model, RequestContext } from "./model.ts";
@@ -111,7 +112,9 @@ export class DataPlane {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
     try {
-      const result = await this.pipeline(model, body, ctx, verb);
+      let result = await this.pipeline(model, body, ctx, verb);
+      // A transformer whose predictor spoke V2 may hand back tensors; a V1 caller gets them as predictions.
+      if (isInferResponse(result)) result = v1.tensorsToV1(result.outputs, "row");
       this.observer?.outcome(name, resolved, true);
       return result;
     } catch (err) {

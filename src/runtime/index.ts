@@ -1,13 +1,18 @@
 import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { InvalidInput } from "../errors/index.ts";
-import type { Model, ModelLoader, ModelSource } from "../model/index.ts";
+import { type Model, type ModelLoader, type ModelSource, setRemotePredictorFactory } from "../model/index.ts";
 import { loadModuleModel, MODULE_EXTENSIONS, MODULE_FILES } from "./module/load-module.ts";
 import { OnnxModel } from "./onnx/onnx-model.ts";
+import { ClientPredictor } from "./remote/remote-predictor.ts";
 
 export { importUserModule, loadModuleModel } from "./module/load-module.ts";
 export { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "./onnx/convert.ts";
 export { OnnxModel, type OnnxModelOptions } from "./onnx/onnx-model.ts";
+export { ClientPredictor, forwardableHeaders } from "./remote/remote-predictor.ts";
+
+// Transformers (models with a predictorHost) forward through the inference clients.
+setRemotePredictorFactory((settings) => new ClientPredictor(settings));
 
 /** Picks the runtime from model-settings.json or from the files present: *.onnx -> onnx, a .ts/.js module -> module. */
 export const loadModel: ModelLoader = async (source: ModelSource, version): Promise<Model> => {

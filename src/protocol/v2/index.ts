@@ -1,2 +1,10 @@
 export { decodeInferRequest, decodeInferRequestJson, decodeParameters, decodeShape } from "./decode.ts";
 export { type EncodedBody, encodeInferResponse, encodeModelMetadata } from "./encode.ts";
+export {
+  checkTensor,
+  describeData,
+  type EncodedRequest,
+  type EncodeInferRequestOptions,
+  encodeInferRequest,
+} from "./request-encode.ts";
+export { decodeInferResponse, decodeInferResponseJson } from "./response-decode.ts";

@@ -1,0 +1,129 @@
+import {
+  InferenceConnectionError,
+  InferenceGRPCClient,
+  InferenceRESTClient,
+  InferenceServerError,
+  InferenceTimeoutError,
+} from "../../client/index.ts";
+import { InvalidInput, TServeError, toTServeError, UpstreamTimeout } from "../../errors/index.ts";
+import type { PredictorSettings, RemotePredictor, RequestContext } from "../../model/index.ts";
+import { type InferRequest, type InferResponse, isInferRequest, isPlainObject, v2 } from "../../protocol/index.ts";
+
+type Settings = Required<Pick<PredictorSettings, "predictorHost">> & PredictorSettings;
+
+/** Headers that follow a request to the predictor: its id, tracing context and credentials. */
+const FORWARDED = /^(x-request-id|authorization|traceparent|tracestate|b3|x-b3-[a-z-]+|x-ot-span-context|x-cloud-trace-context)$/;
+
+export function forwardableHeaders(headers: RequestContext["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || !FORWARDED.test(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(", ") : v;
+  }
+  return out;
+}
+
+/** KServe appends the scheme's default port to a bare gRPC host. */
+function grpcTarget(host: string, ssl: boolean): string {
+  const bare = host.replace(/^[a-z]+:\/\//i, "");
+  return /:\d+$/.test(bare) ? bare : `${bare}:${ssl ? 443 : 80}`;
+}
+
+/**
+ * A transformer's predictor: V1 JSON over REST, V2 over REST with binary tensors, or V2 over gRPC with raw
+ * contents. Retries (exponential backoff) on refused/reset connections, 502/503 and UNAVAILABLE.
+ */
+export class ClientPredictor implements RemotePredictor {
+  private readonly host: string;
+  private readonly protocol: NonNullable<PredictorSettings["predictorProtocol"]>;
+  private readonly timeoutSeconds: number;
+  private readonly rest?: InferenceRESTClient;
+  private readonly grpc?: InferenceGRPCClient;
+
+  constructor(settings: Settings) {
+    this.host = settings.predictorHost;
+    this.protocol = settings.predictorProtocol ?? "v1";
+    this.timeoutSeconds = settings.predictorRequestTimeoutSeconds ?? 600;
+    const common = { timeoutMs: this.timeoutSeconds * 1000, retries: settings.predictorRequestRetries ?? 0 };
+    if (this.protocol === "grpc-v2") {
+      this.grpc = new InferenceGRPCClient(grpcTarget(this.host, settings.predictorUseSsl === true), {
+        ...common,
+        ssl: settings.predictorUseSsl === true,
+      });
+    } else {
+      const url = /^https?:\/\//.test(this.host) ? this.host : `${settings.predictorUseSsl ? "https" : "http"}://${this.host}`;
+      this.rest = new InferenceRESTClient(url, common);
+    }
+  }
+
+  async predict(modelName: string, payload: unknown, ctx: RequestContext): Promise<unknown> {
+    const headers = forwardableHeaders(ctx.headers);
+    try {
+      if (this.rest && this.protocol === "v1") {
+        if (isInferRequest(payload)) {
+          throw new InvalidInput("The predictor speaks V1: preprocess must return a JSON body such as {\"instances\": [...]}");
+        }
+        return await this.rest.predict(modelName, payload, { headers });
+      }
+      const request = toInferRequest(payload);
+      const result = this.grpc
+        ? await this.grpc.infer(modelName, request, { headers })
+        : await this.rest!.infer(modelName, request, { headers, binary: true });
+      return result.response satisfies InferResponse;
+    } catch (err) {
+      throw this.describe(err);
+    }
+  }
+
+  async explain(modelName: string, payload: unknown, ctx: RequestContext): Promise<unknown> {
+    if (!this.rest) throw new InvalidInput("explain is only forwarded over REST (v1 or v2)");
+    try {
+      return await this.rest.explain(modelName, payload, { headers: forwardableHeaders(ctx.headers) });
+    } catch (err) {
+      throw this.describe(err);
+    }
+  }
+
+  async isModelReady(modelName: string): Promise<boolean> {
+    if (this.grpc) return this.grpc.isModelReady(modelName);
+    if (this.protocol === "v1") {
+      // KServe's V1 probe: GET /v1/models/{name} answers {"name", "ready": true}.
+      const r = await fetch(`${this.rest!.url}/v1/models/${encodeURIComponent(modelName)}`, {
+        signal: AbortSignal.timeout(this.timeoutSeconds * 1000),
+      });
+      const body = (await r.json().catch(() => undefined)) as { ready?: boolean } | undefined;
+      return r.ok && body?.ready === true;
+    }
+    return this.rest!.isModelReady(modelName);
+  }
+
+  async close(): Promise<void> {
+    this.rest?.close();
+    this.grpc?.close();
+  }
+
+  /** Client failures become errors that name the predictor and keep its status. */
+  private describe(err: unknown): TServeError {
+    if (err instanceof TServeError) return err;
+    if (err instanceof InferenceTimeoutError) {
+      return new UpstreamTimeout(`Predictor ${this.host} did not answer within ${this.timeoutSeconds} s`, { cause: err });
+    }
+    if (err instanceof InferenceConnectionError) {
+      return new TServeError(`Predictor ${this.host} is unavailable: ${err.message}`, "UNAVAILABLE", 503, "TSERVE_PREDICTOR_UNAVAILABLE", {
+        cause: err,
+      });
+    }
+    if (err instanceof InferenceServerError) {
+      const base = toTServeError(Object.assign(new Error(`Predictor ${this.host} answered ${err.status}: ${err.message}`), { status: err.status }));
+      return base;
+    }
+    return toTServeError(err);
+  }
+}
+
+/** What a transformer's preprocess may hand a V2 predictor: an InferRequest, or V2 JSON with `inputs`. */
+function toInferRequest(payload: unknown): InferRequest {
+  if (isInferRequest(payload)) return payload;
+  if (isPlainObject(payload) && Array.isArray(payload.inputs)) return v2.decodeInferRequestJson(payload);
+  throw new InvalidInput('Expected "inputs" to be a list: a V2 predictor needs an InferRequest from preprocess');
+}
