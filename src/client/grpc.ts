@@ -79,16 +79,9 @@ function toClientError(err: grpcJs.ServiceError, timeoutMs: number): InferenceSe
     /ECONNREFUSED|No connection established|ECONNRESET|connect/i.test(message)
   ) {
     const systemCode = /ECONNRESET/.test(message) ? "ECONNRESET" : "ECONNREFUSED";
-    return new InferenceConnectionError(message, systemCode, {
-      code: err.code,
-      cause: err,
-    });
+    return new InferenceConnectionError(message, systemCode, { code: err.code, cause: err });
   }
-  return new InferenceServerError(message, {
-    status: grpc.httpStatusOfGrpc(err.code),
-    code: err.code,
-    cause: err,
-  });
+  return new InferenceServerError(message, { status: grpc.httpStatusOfGrpc(err.code), code: err.code, cause: err });
 }
 
 /**
@@ -178,11 +171,7 @@ export class InferenceGRPCClient {
       version?: string;
       extensions?: string[];
     }>("ServerMetadata", {}, options);
-    return {
-      name: m.name ?? "",
-      version: m.version ?? "",
-      extensions: m.extensions ?? [],
-    };
+    return { name: m.name ?? "", version: m.version ?? "", extensions: m.extensions ?? [] };
   }
 
   async modelMetadata(name: string, version?: string, options: GRPCCallOptions = {}): Promise<ModelMetadata> {
@@ -222,11 +211,7 @@ export class InferenceGRPCClient {
   private call<T>(method: string, request: unknown, options: GRPCCallOptions): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const metadata = new grpcJs.Metadata();
-    for (const [k, v] of Object.entries({
-      ...this.headers,
-      ...options.headers,
-    }))
-      metadata.set(k.toLowerCase(), v);
+    for (const [k, v] of Object.entries({ ...this.headers, ...options.headers })) metadata.set(k.toLowerCase(), v);
     const policy = {
       retries: this.options.retries ?? 0,
       baseDelayMs: this.options.retryBaseDelayMs ?? 100,

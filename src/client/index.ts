@@ -6,12 +6,7 @@ export {
   InferenceTimeoutError,
   isRetryable,
 } from "./errors.ts";
-export {
-  type GRPCCallOptions,
-  type GRPCClientOptions,
-  type GRPCInferOptions,
-  InferenceGRPCClient,
-} from "./grpc.ts";
+export { type GRPCCallOptions, type GRPCClientOptions, type GRPCInferOptions, InferenceGRPCClient } from "./grpc.ts";
 export {
   InferInput,
   type InferInputData,

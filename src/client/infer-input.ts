@@ -112,12 +112,7 @@ export class InferInput {
     const what = `InferInput '${this.name}'`;
     if (this._data === undefined) throw new InvalidInput(`${what} has no data; call setData() first`);
     v2.checkTensor({ datatype: this.datatype, shape: this._shape, data: this._data }, what);
-    const tensor: Tensor = {
-      name: this.name,
-      datatype: this.datatype,
-      shape: [...this._shape],
-      data: this._data,
-    };
+    const tensor: Tensor = { name: this.name, datatype: this.datatype, shape: [...this._shape], data: this._data };
     if (this._parameters !== undefined) tensor.parameters = { ...this._parameters };
     return tensor;
   }

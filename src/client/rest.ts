@@ -10,9 +10,10 @@ import {
   v2,
 } from "../protocol/index.ts";
 import type { Parameters, Tensor } from "../tensor/index.ts";
-import { InferenceConnectionError, InferenceServerError, InferenceTimeoutError, isRetryable } from "./errors.ts";
+import { InferenceConnectionError, InferenceServerError, InferenceTimeoutError } from "./errors.ts";
 import { InferInput, type InferRequestedOutput } from "./infer-input.ts";
 import { InferResult } from "./infer-result.ts";
+import { type RetryPolicy, withRetries } from "./retry.ts";
 
 export interface RESTClientOptions {
   /** Per attempt, from sending the request to the end of the answer; default 60000. */
@@ -85,10 +86,7 @@ export class InferenceRESTClient {
   private readonly send: typeof httpRequest;
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
-  private readonly retries: number;
-  private readonly retryBaseDelayMs: number;
-  private readonly maxRetryDelayMs: number;
-  private readonly onRetry?: RESTClientOptions["onRetry"];
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(url: string, options: RESTClientOptions = {}) {
     // "localhost:8000" (Triton's style) means http.
@@ -104,10 +102,12 @@ export class InferenceRESTClient {
     this.send = secure ? httpsRequest : httpRequest;
     this.timeoutMs = positive(options.timeoutMs, 60_000, "timeoutMs");
     this.headers = lowerCaseKeys(options.headers);
-    this.retries = nonNegativeInteger(options.retries, 0, "retries");
-    this.retryBaseDelayMs = positive(options.retryBaseDelayMs, 100, "retryBaseDelayMs");
-    this.maxRetryDelayMs = positive(options.maxRetryDelayMs, 1000, "maxRetryDelayMs");
-    this.onRetry = options.onRetry;
+    this.retryPolicy = {
+      retries: nonNegativeInteger(options.retries, 0, "retries"),
+      baseDelayMs: positive(options.retryBaseDelayMs, 100, "retryBaseDelayMs"),
+      maxDelayMs: positive(options.maxRetryDelayMs, 1000, "maxRetryDelayMs"),
+      onRetry: options.onRetry,
+    };
   }
 
   /** V2 inference. Inputs and outputs travel as binary tensors unless `binary: false`. */
@@ -135,14 +135,8 @@ export class InferenceRESTClient {
     if (options.outputs !== undefined) request.outputs = options.outputs.map((o) => o.toRequestedOutput());
     if (options.parameters !== undefined) request.parameters = { ...request.parameters, ...options.parameters };
     if (options.requestId !== undefined) request.id = options.requestId;
-    const encoded = v2.encodeInferRequest(request, {
-      binaryInputs,
-      binaryOutputs: binary,
-    });
-    const headers = {
-      ...lowerCaseKeys(options.headers),
-      ...lowerCaseKeys(encoded.headers),
-    };
+    const encoded = v2.encodeInferRequest(request, { binaryInputs, binaryOutputs: binary });
+    const headers = { ...lowerCaseKeys(options.headers), ...lowerCaseKeys(encoded.headers) };
     if (options.requestId !== undefined) headers["x-request-id"] = options.requestId;
     const reply = await this.call("POST", `${modelPath(modelName, options.modelVersion)}/infer`, {
       ...options,
@@ -165,30 +159,15 @@ export class InferenceRESTClient {
 
   /** True when the server answers 200; false for any other status. Connection failures throw. */
   async isServerLive(options: CallOptions = {}): Promise<boolean> {
-    return answersTrue(
-      await this.call("GET", "/v2/health/live", {
-        ...options,
-        anyStatus: true,
-      }),
-      "live",
-    );
+    return answersTrue(await this.call("GET", "/v2/health/live", { ...options, anyStatus: true }), "live");
   }
 
   async isServerReady(options: CallOptions = {}): Promise<boolean> {
-    return answersTrue(
-      await this.call("GET", "/v2/health/ready", {
-        ...options,
-        anyStatus: true,
-      }),
-      "ready",
-    );
+    return answersTrue(await this.call("GET", "/v2/health/ready", { ...options, anyStatus: true }), "ready");
   }
 
   async isModelReady(name: string, version?: string, options: CallOptions = {}): Promise<boolean> {
-    const reply = await this.call("GET", `${modelPath(name, version)}/ready`, {
-      ...options,
-      anyStatus: true,
-    });
+    const reply = await this.call("GET", `${modelPath(name, version)}/ready`, { ...options, anyStatus: true });
     return answersTrue(reply, "ready");
   }
 
@@ -204,15 +183,8 @@ export class InferenceRESTClient {
   /** Triton's repository index: every model version and its state (only READY ones with readyOnly). */
   async repositoryIndex(readyOnly?: boolean, options: CallOptions = {}): Promise<ModelIndexEntry[]> {
     const body = Buffer.from(JSON.stringify(readyOnly === undefined ? {} : { ready: readyOnly }));
-    const headers = {
-      ...lowerCaseKeys(options.headers),
-      "content-type": "application/json",
-    };
-    const reply = await this.call("POST", "/v2/repository/index", {
-      ...options,
-      headers,
-      body,
-    });
+    const headers = { ...lowerCaseKeys(options.headers), "content-type": "application/json" };
+    const reply = await this.call("POST", "/v2/repository/index", { ...options, headers, body });
     return json(reply, "POST /v2/repository/index") as ModelIndexEntry[];
   }
 
@@ -245,33 +217,21 @@ export class InferenceRESTClient {
   }
 
   /** One logical call: attempts with exponential backoff while the failure is retryable. */
-  private async call(method: string, path: string, call: Call): Promise<Reply> {
-    let staleRetried = false;
-    for (let attempt = 0; ; attempt++) {
+  private call(method: string, path: string, call: Call): Promise<Reply> {
+    return withRetries(this.retryPolicy, async () => {
+      let reply: Reply;
       try {
-        const reply = await this.attempt(method, path, call);
-        if (!call.anyStatus && (reply.status < 200 || reply.status > 299)) throw serverError(reply, method, path);
-        return reply;
+        reply = await this.attempt(method, path, call);
       } catch (err) {
-        if (!staleRetried && staleSocketErrors.has(err as object)) {
-          staleRetried = true;
-          attempt--;
-          continue;
-        }
-        if (attempt >= this.retries || !isRetryable(err)) throw err;
-        const delay = this.backoff(attempt);
-        this.onRetry?.(err, attempt + 1, delay);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (!staleSocketErrors.has(err as object)) throw err;
+        reply = await this.attempt(method, path, call);
       }
-    }
+      if (!call.anyStatus && (reply.status < 200 || reply.status > 299)) throw serverError(reply, method, path);
+      return reply;
+    });
   }
 
-  /** base * 2^attempt, capped, then "equal jitter": half fixed, half random, so clients spread out. */
-  private backoff(attempt: number): number {
-    const delay = Math.min(this.maxRetryDelayMs, this.retryBaseDelayMs * 2 ** attempt);
-    return Math.round(delay / 2 + (Math.random() * delay) / 2);
-  }
-
+  /** One HTTP exchange, bounded by the timeout. */
   private attempt(method: string, path: string, call: Call): Promise<Reply> {
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     const body = call.body ?? Buffer.alloc(0);
@@ -284,11 +244,7 @@ export class InferenceRESTClient {
       let settled = false;
       let timedOut = false;
       let answered = false;
-      const req = this.send(`${this.base}${path}`, {
-        method,
-        agent: this.agent,
-        headers,
-      });
+      const req = this.send(`${this.base}${path}`, { method, agent: this.agent, headers });
       const timer = setTimeout(() => {
         timedOut = true;
         req.destroy();
@@ -316,22 +272,13 @@ export class InferenceRESTClient {
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("error", fail);
         res.on("close", () => {
-          if (!res.complete)
-            fail(
-              Object.assign(new Error("the connection closed mid-answer"), {
-                code: "ECONNRESET",
-              }),
-            );
+          if (!res.complete) fail(Object.assign(new Error("the connection closed mid-answer"), { code: "ECONNRESET" }));
         });
         res.on("end", () => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
         });
       });
       req.on("error", fail);

@@ -23,6 +23,7 @@ export {
   nest,
   TensorValueError,
   toFlatValues,
+  toJsonValues,
   toNested,
 } from "./nested.ts";
 export {

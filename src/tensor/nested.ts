@@ -182,6 +182,27 @@ export function toFlatValues(data: TensorData, datatype: Datatype): unknown[] {
   return out;
 }
 
+/**
+ * Flat values for JSON: like toFlatValues, but 64-bit integers beyond 2^53 become digit strings and
+ * NaN/±Infinity become the TF Serving tokens, since JSON numbers would round them or turn them into null.
+ * fromFlatValues reads both back exactly.
+ */
+export function toJsonValues(data: TensorData, datatype: Datatype): unknown[] {
+  const flat = toFlatValues(data, datatype);
+  if (isBigIntDatatype(datatype)) {
+    const d = data as BigInt64Array | BigUint64Array;
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    const min = BigInt(Number.MIN_SAFE_INTEGER);
+    for (let i = 0; i < d.length; i++) if (d[i] > max || d[i] < min) flat[i] = d[i].toString();
+  } else if (datatype === "FP32" || datatype === "FP64" || datatype === "FP16" || datatype === "BF16") {
+    for (let i = 0; i < flat.length; i++) {
+      const v = flat[i] as number;
+      if (!Number.isFinite(v)) flat[i] = Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+    }
+  }
+  return flat;
+}
+
 /** Flat values -> nested arrays of `shape` (a scalar shape [] gives the single value). */
 export function nest(flat: readonly unknown[], shape: readonly number[]): unknown {
   if (shape.length === 0) return flat[0];

@@ -7,7 +7,7 @@ import {
   type Tensor,
   type TensorMetadata,
   TensorValueError,
-  toFlatValues,
+  toJsonValues,
 } from "../../tensor/index.ts";
 import { isPlainObject } from "../json.ts";
 import { type InferRequest, markInferRequest } from "../types.ts";
@@ -147,5 +147,5 @@ function tensorValue(t: Tensor): unknown {
     const flat = (t.data as Uint8Array[]).map((b) => ({ b64: Buffer.from(b).toString("base64") }));
     return nest(flat, t.shape);
   }
-  return nest(toFlatValues(t.data, t.datatype), t.shape);
+  return nest(toJsonValues(t.data, t.datatype), t.shape);
 }

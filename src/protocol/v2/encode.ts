@@ -1,4 +1,4 @@
-import { dataToBytes, type Tensor, toFlatValues } from "../../tensor/index.ts";
+import { dataToBytes, type Tensor, toJsonValues } from "../../tensor/index.ts";
 import type { InferRequest, InferResponse, ModelMetadata } from "../types.ts";
 
 export interface EncodedBody {
@@ -43,7 +43,7 @@ function encodeOutput(t: Tensor, binary: boolean, blobs: Uint8Array[]): Record<s
     out.parameters = { ...t.parameters, binary_data_size: bytes.byteLength };
   } else {
     if (t.parameters !== undefined) out.parameters = t.parameters;
-    out.data = toFlatValues(t.data, t.datatype);
+    out.data = toJsonValues(t.data, t.datatype);
   }
   return out;
 }

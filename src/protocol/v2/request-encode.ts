@@ -3,15 +3,13 @@ import {
   dataToBytes,
   elementCount,
   formatShape,
-  isBigIntDatatype,
   isBytesData,
   isDatatype,
-  isFloatDatatype,
   type Parameters,
   storageFor,
   type Tensor,
   type TensorData,
-  toFlatValues,
+  toJsonValues,
 } from "../../tensor/index.ts";
 import type { InferRequest, RequestedOutput } from "../types.ts";
 
@@ -45,11 +43,7 @@ export function encodeInferRequest(request: InferRequest, opts: EncodeInferReque
     checkTensor(t, `Input '${t.name}'`);
     if (seen.has(t.name)) throw new InvalidInput(`Input '${t.name}' appears more than once`);
     seen.add(t.name);
-    const out: Record<string, unknown> = {
-      name: t.name,
-      shape: t.shape,
-      datatype: t.datatype,
-    };
+    const out: Record<string, unknown> = { name: t.name, shape: t.shape, datatype: t.datatype };
     if (binaryFor(t)) {
       anyBinary = true;
       const bytes = dataToBytes(t.data);
@@ -101,20 +95,7 @@ function jsonData(t: Tensor): unknown[] {
       }
     });
   }
-  const flat = toFlatValues(t.data, t.datatype);
-  if (isBigIntDatatype(t.datatype)) {
-    // Beyond 2^53 a JSON number is rounded; digit strings stay exact (the server accepts them).
-    const d = t.data as BigInt64Array | BigUint64Array;
-    for (let i = 0; i < d.length; i++) {
-      if (d[i] > BigInt(Number.MAX_SAFE_INTEGER) || d[i] < BigInt(Number.MIN_SAFE_INTEGER)) flat[i] = d[i].toString();
-    }
-  } else if (isFloatDatatype(t.datatype)) {
-    // JSON.stringify writes NaN and ±Infinity as null; the TF Serving tokens survive.
-    for (let i = 0; i < flat.length; i++) {
-      const v = flat[i] as number;
-      if (!Number.isFinite(v)) flat[i] = Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
-    }
-  }
+  const flat = toJsonValues(t.data, t.datatype);
   return flat;
 }
 
