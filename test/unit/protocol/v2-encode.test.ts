@@ -256,3 +256,18 @@ describe("encodeInferResponse: binary tensor extension", () => {
     expect([view.getInt32(0, true), view.getInt32(4, true)]).toEqual([1, -7]);
   });
 });
+
+describe("encodeInferResponse: values JSON numbers cannot carry", () => {
+  it("writes NaN and ±Infinity as TF Serving tokens, not null", () => {
+    const out: Tensor = { name: "y", datatype: "FP32", shape: [4], data: new Float32Array([1.5, Number.NaN, Infinity, -Infinity]) };
+    const json = JSON.parse(encodeInferResponse({ modelName: "m", outputs: [out] }).body.toString()) as JsonResponse;
+    expect(json.outputs[0].data).toEqual([1.5, "NaN", "Infinity", "-Infinity"]);
+  });
+
+  it("writes INT64 values beyond 2^53 as exact digit strings", () => {
+    const big = 2n ** 62n + 1n;
+    const out: Tensor = { name: "y", datatype: "INT64", shape: [2], data: new BigInt64Array([7n, big]) };
+    const json = JSON.parse(encodeInferResponse({ modelName: "m", outputs: [out] }).body.toString()) as JsonResponse;
+    expect(json.outputs[0].data).toEqual([7, big.toString()]);
+  });
+});
