@@ -22,6 +22,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: "predictor_request_timeout_seconds", type: "number", default: 600, help: "timeout of one predictor call" },
   { name: "predictor_request_retries", type: "number", default: 0, help: "retries (exponential backoff) on connection errors, 502/503 and gRPC UNAVAILABLE" },
   { name: "enable_predictor_health_check", type: "boolean", default: false, help: "readiness also asks the predictor" },
+  { name: "predictor_model_name", type: "string", help: "model name on the predictor (default: the transformer's own name)" },
   { name: "timeout_keep_alive", aliases: ["timeout-keep-alive"], type: "number", default: 65, help: "seconds an idle keep-alive connection stays open" },
   { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM" },
   // KServe flags accepted so existing command lines keep working; they have no effect here.
@@ -124,6 +125,7 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
           predictorRequestTimeoutSeconds: flags.predictor_request_timeout_seconds as number,
           predictorRequestRetries: flags.predictor_request_retries as number,
           enablePredictorHealthCheck: flags.enable_predictor_health_check as boolean,
+          predictorModelName: flags.predictor_model_name as string | undefined,
         }
       : undefined,
   });

@@ -67,7 +67,8 @@ function serviceConstructor(): grpcJs.ServiceClientConstructor {
 
 /** A gRPC failure -> the client's error types (status = the HTTP status a REST caller would see). */
 function toClientError(err: grpcJs.ServiceError, timeoutMs: number): InferenceServerError {
-  const message = err.details || err.message;
+  // grpc-js appends an empty "Resolution note:" to connection failures; it says nothing to a reader.
+  const message = (err.details || err.message).replace(/\s*Resolution note:\s*$/, "").trim();
   if (err.code === grpcJs.status.DEADLINE_EXCEEDED) {
     return new InferenceTimeoutError(`gRPC call timed out after ${timeoutMs} ms`, timeoutMs, {
       code: err.code,

@@ -16,3 +16,15 @@ export function parseJsonBody(body: Uint8Array | string, what = "request body"):
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/** JSON cannot carry bigint: parameters that hold one (exact 64-bit gRPC values) go out as digit strings. */
+export function jsonParameters<T extends Record<string, unknown>>(params: T): T {
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(params)) {
+    if (typeof v === "bigint") {
+      out ??= { ...params };
+      out[k] = v.toString();
+    }
+  }
+  return (out as T) ?? params;
+}

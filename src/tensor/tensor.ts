@@ -3,7 +3,8 @@ import type { Datatype, TypedArray } from "./datatype.ts";
 /** BYTES elements are raw byte strings; numeric data is a typed array in row-major order. */
 export type TensorData = TypedArray | Uint8Array[];
 
-export type Parameters = Record<string, string | number | boolean>;
+/** Request/tensor parameters; 64-bit gRPC integers beyond 2^53 arrive as bigint to stay exact. */
+export type Parameters = Record<string, string | number | boolean | bigint>;
 
 export interface Tensor {
   name: string;

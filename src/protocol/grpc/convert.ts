@@ -51,10 +51,10 @@ export function decodeParameters(map: Record<string, InferParameterMessage> | un
         out[k] = p.bool_param === true;
         break;
       case "int64_param":
-        out[k] = Number(p.int64_param);
+        out[k] = exactInteger(p.int64_param);
         break;
       case "uint64_param":
-        out[k] = Number(p.uint64_param);
+        out[k] = exactInteger(p.uint64_param);
         break;
       case "double_param":
         out[k] = Number(p.double_param);
@@ -69,12 +69,21 @@ export function decodeParameters(map: Record<string, InferParameterMessage> | un
   return out;
 }
 
+/** A 64-bit integer as a number when that is exact, else as a bigint. */
+function exactInteger(value: string | number | undefined): number | bigint {
+  const n = Number(value ?? 0);
+  return Number.isSafeInteger(n) ? n : BigInt(value ?? 0);
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
 export function encodeParameters(params: Parameters | undefined): Record<string, InferParameterMessage> | undefined {
   if (!params) return undefined;
   const out: Record<string, InferParameterMessage> = {};
   for (const [k, v] of Object.entries(params)) {
     if (typeof v === "boolean") out[k] = { bool_param: v };
     else if (typeof v === "string") out[k] = { string_param: v };
+    else if (typeof v === "bigint") out[k] = v > INT64_MAX ? { uint64_param: v.toString() } : { int64_param: v.toString() };
     else if (Number.isInteger(v)) out[k] = { int64_param: v };
     else out[k] = { double_param: v };
   }
@@ -140,7 +149,13 @@ function decodeTensors(tensors: InferTensorMessage[] | undefined, raw: Uint8Arra
   if (rawList.length > 0 && rawList.length !== list.length) {
     throw new InvalidInput(`Expected ${list.length} raw contents entries (one per ${what.toLowerCase()}), got ${rawList.length}`);
   }
-  return list.map((t, i) => decodeTensor(t, rawList.length > 0 ? rawList[i] : undefined, what));
+  const seen = new Set<string>();
+  return list.map((t, i) => {
+    const tensor = decodeTensor(t, rawList.length > 0 ? rawList[i] : undefined, what);
+    if (seen.has(tensor.name)) throw new InvalidInput(`${what} '${tensor.name}' appears more than once`);
+    seen.add(tensor.name);
+    return tensor;
+  });
 }
 
 /** ModelInferRequest -> the internal request, plus the target model and version. */
@@ -153,7 +168,10 @@ export function decodeModelInferRequest(msg: ModelInferRequestMessage): { modelN
   const params = decodeParameters(msg.parameters);
   if (params) request.parameters = params;
   if (msg.outputs && msg.outputs.length > 0) {
+    const seen = new Set<string>();
     request.outputs = msg.outputs.map((o): RequestedOutput => {
+      if (seen.has(o.name ?? "")) throw new InvalidInput(`Output '${o.name}' is requested more than once`);
+      seen.add(o.name ?? "");
       const p = decodeParameters(o.parameters);
       return p ? { name: o.name ?? "", parameters: p } : { name: o.name ?? "" };
     });

@@ -1,4 +1,5 @@
 import { dataToBytes, type Tensor, toJsonValues } from "../../tensor/index.ts";
+import { jsonParameters } from "../json.ts";
 import type { InferRequest, InferResponse, ModelMetadata } from "../types.ts";
 
 export interface EncodedBody {
@@ -24,7 +25,7 @@ export function encodeInferResponse(response: InferResponse, request?: InferRequ
   const json: Record<string, unknown> = { model_name: response.modelName };
   if (response.modelVersion !== undefined) json.model_version = response.modelVersion;
   if (response.id !== undefined) json.id = response.id;
-  if (response.parameters !== undefined) json.parameters = response.parameters;
+  if (response.parameters !== undefined) json.parameters = jsonParameters(response.parameters);
   json.outputs = outputs;
   const header = Buffer.from(JSON.stringify(json));
   if (blobs.length === 0) return { body: header, contentType: "application/json" };
@@ -40,9 +41,9 @@ function encodeOutput(t: Tensor, binary: boolean, blobs: Uint8Array[]): Record<s
   if (binary) {
     const bytes = dataToBytes(t.data);
     if (bytes.byteLength > 0) blobs.push(bytes);
-    out.parameters = { ...t.parameters, binary_data_size: bytes.byteLength };
+    out.parameters = jsonParameters({ ...t.parameters, binary_data_size: bytes.byteLength });
   } else {
-    if (t.parameters !== undefined) out.parameters = t.parameters;
+    if (t.parameters !== undefined) out.parameters = jsonParameters(t.parameters);
     out.data = toJsonValues(t.data, t.datatype);
   }
   return out;

@@ -11,6 +11,7 @@ import {
   type TensorData,
   toJsonValues,
 } from "../../tensor/index.ts";
+import { jsonParameters } from "../json.ts";
 import type { InferRequest, RequestedOutput } from "../types.ts";
 
 export interface EncodeInferRequestOptions {
@@ -48,9 +49,9 @@ export function encodeInferRequest(request: InferRequest, opts: EncodeInferReque
       anyBinary = true;
       const bytes = dataToBytes(t.data);
       if (bytes.byteLength > 0) blobs.push(bytes);
-      out.parameters = { ...t.parameters, binary_data_size: bytes.byteLength };
+      out.parameters = jsonParameters({ ...t.parameters, binary_data_size: bytes.byteLength });
     } else {
-      if (t.parameters !== undefined) out.parameters = t.parameters;
+      if (t.parameters !== undefined) out.parameters = jsonParameters(t.parameters);
       out.data = jsonData(t);
     }
     return out;
@@ -62,7 +63,7 @@ export function encodeInferRequest(request: InferRequest, opts: EncodeInferReque
   if (request.outputs === undefined && opts.binaryOutputs && parameters.binary_data_output === undefined) {
     parameters.binary_data_output = true;
   }
-  if (Object.keys(parameters).length > 0) json.parameters = parameters;
+  if (Object.keys(parameters).length > 0) json.parameters = jsonParameters(parameters);
   json.inputs = inputs;
   if (request.outputs !== undefined) json.outputs = request.outputs.map((o) => encodeOutput(o, opts.binaryOutputs));
 
@@ -81,7 +82,7 @@ function encodeOutput(o: RequestedOutput, binary: boolean | undefined): Record<s
   // An output's own binary_data wins, as it does on the server.
   const parameters: Parameters = { ...o.parameters };
   if (binary && parameters.binary_data === undefined) parameters.binary_data = true;
-  return Object.keys(parameters).length > 0 ? { name: o.name, parameters } : { name: o.name };
+  return Object.keys(parameters).length > 0 ? { name: o.name, parameters: jsonParameters(parameters) } : { name: o.name };
 }
 
 /** JSON values for a tensor, keeping what plain JSON numbers would lose. */
