@@ -1,6 +1,13 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
-import { discoverModel, isPredictorProtocol, type ModelSource, SETTINGS_FILE } from "../model/index.ts";
+import {
+  discoverModel,
+  isPredictorProtocol,
+  type ModelSource,
+  type PredictorSettings,
+  SETTINGS_FILE,
+  validatePredictorSettings,
+} from "../model/index.ts";
 import { MODULE_EXTENSIONS } from "../runtime/module/load-module.ts";
 import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
@@ -106,6 +113,24 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
   }
   const protocol = String(flags.predictor_protocol);
   if (!isPredictorProtocol(protocol)) throw new UsageError(`--predictor_protocol must be v1, v2 or grpc-v2, got '${protocol}'`);
+  const predictor: PredictorSettings | undefined = flags.predictor_host
+    ? {
+        predictorHost: String(flags.predictor_host),
+        predictorProtocol: protocol,
+        predictorUseSsl: flags.predictor_use_ssl as boolean,
+        predictorRequestTimeoutSeconds: flags.predictor_request_timeout_seconds as number,
+        predictorRequestRetries: flags.predictor_request_retries as number,
+        enablePredictorHealthCheck: flags.enable_predictor_health_check as boolean,
+        predictorModelName: flags.predictor_model_name as string | undefined,
+      }
+    : undefined;
+  if (predictor) {
+    try {
+      validatePredictorSettings(predictor);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   const server = new ModelServer({
     httpPort: flags.http_port as number,
     grpcPort: flags.grpc_port as number,
@@ -117,17 +142,7 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
     grpcMaxReceiveMessageLength: flags.grpc_max_receive_message_length as number,
     keepAliveTimeoutMs: (flags.timeout_keep_alive as number) * 1000,
     gracePeriodMs: (flags.grace_period as number) * 1000,
-    predictor: flags.predictor_host
-      ? {
-          predictorHost: String(flags.predictor_host),
-          predictorProtocol: protocol,
-          predictorUseSsl: flags.predictor_use_ssl as boolean,
-          predictorRequestTimeoutSeconds: flags.predictor_request_timeout_seconds as number,
-          predictorRequestRetries: flags.predictor_request_retries as number,
-          enablePredictorHealthCheck: flags.enable_predictor_health_check as boolean,
-          predictorModelName: flags.predictor_model_name as string | undefined,
-        }
-      : undefined,
+    predictor,
   });
   await server.start([], sources);
   return server;

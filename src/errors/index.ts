@@ -121,6 +121,13 @@ export class InferenceError extends TServeError {
   }
 }
 
+/** Another service (a remote predictor) answered with something that is not a valid answer. */
+export class BadGateway extends TServeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "INTERNAL", 502, "TSERVE_BAD_GATEWAY", options);
+  }
+}
+
 /** A call to another service (a remote predictor) took longer than its timeout. */
 export class UpstreamTimeout extends TServeError {
   constructor(message: string, options?: { cause?: unknown }) {

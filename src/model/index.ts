@@ -24,4 +24,5 @@ export {
   type RemotePredictor,
   type RemotePredictorFactory,
   setRemotePredictorFactory,
+  validatePredictorSettings,
 } from "./predictor.ts";

@@ -1,7 +1,13 @@
 import { Unsupported } from "../errors/index.ts";
 import type { ModelMetadata } from "../protocol/index.ts";
 import type { TensorMetadata } from "../tensor/index.ts";
-import { createRemotePredictor, type PredictorProtocol, type PredictorSettings, type RemotePredictor } from "./predictor.ts";
+import {
+  createRemotePredictor,
+  type PredictorProtocol,
+  type PredictorSettings,
+  type RemotePredictor,
+  validatePredictorSettings,
+} from "./predictor.ts";
 
 export type Protocol = "v1" | "v2" | "grpc-v2";
 
@@ -136,6 +142,7 @@ const PREDICTOR_KEYS: (keyof PredictorSettings)[] = [
 
 /** Copies the predictor settings that are given onto a model (the CLI's flags reach module models this way). */
 export function applyPredictorSettings(model: Model, settings: PredictorSettings): void {
+  validatePredictorSettings(settings);
   for (const k of PREDICTOR_KEYS) {
     if (settings[k] !== undefined) (model as unknown as Record<string, unknown>)[k] = settings[k];
   }

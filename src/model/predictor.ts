@@ -1,4 +1,4 @@
-import { Unsupported } from "../errors/index.ts";
+import { InvalidInput, Unsupported } from "../errors/index.ts";
 import type { RequestContext } from "./model.ts";
 
 export type PredictorProtocol = "v1" | "v2" | "grpc-v2";
@@ -19,6 +19,30 @@ export interface PredictorSettings {
   enablePredictorHealthCheck?: boolean;
   /** Model name on the predictor; defaults to this model's own name, as KServe does. */
   predictorModelName?: string;
+}
+
+/**
+ * Rejects settings no predictor call could work with, naming the setting and its CLI flag, so a bad value
+ * fails at start-up instead of on every request.
+ */
+export function validatePredictorSettings(s: PredictorSettings): void {
+  const fail = (key: string, flag: string, rule: string, value: unknown): never => {
+    throw new InvalidInput(`${key} (--${flag}) must be ${rule}, got ${JSON.stringify(value)}`);
+  };
+  if (s.predictorProtocol !== undefined && !isPredictorProtocol(s.predictorProtocol)) {
+    fail("predictorProtocol", "predictor_protocol", "v1, v2 or grpc-v2", s.predictorProtocol);
+  }
+  const retries = s.predictorRequestRetries;
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    fail("predictorRequestRetries", "predictor_request_retries", "an integer >= 0", retries);
+  }
+  const timeout = s.predictorRequestTimeoutSeconds;
+  if (timeout !== undefined && !(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0)) {
+    fail("predictorRequestTimeoutSeconds", "predictor_request_timeout_seconds", "a number of seconds > 0", timeout);
+  }
+  if (s.predictorHost !== undefined && (typeof s.predictorHost !== "string" || s.predictorHost.trim() === "")) {
+    fail("predictorHost", "predictor_host", "host[:port]", s.predictorHost);
+  }
 }
 
 /** The remote side of a transformer: implemented in runtime/remote on top of the inference clients. */

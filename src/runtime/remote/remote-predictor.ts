@@ -5,9 +5,11 @@ import {
   InferenceServerError,
   InferenceTimeoutError,
 } from "../../client/index.ts";
-import { InvalidInput, TServeError, toTServeError, UpstreamTimeout } from "../../errors/index.ts";
+import { BadGateway, InvalidInput, TServeError, toTServeError, UpstreamTimeout } from "../../errors/index.ts";
 import type { PredictorSettings, RemotePredictor, RequestContext } from "../../model/index.ts";
 import { type InferRequest, type InferResponse, isInferRequest, isPlainObject, v2 } from "../../protocol/index.ts";
+
+const PROBE_TIMEOUT_MS = 5000;
 
 type Settings = Required<Pick<PredictorSettings, "predictorHost">> & PredictorSettings;
 
@@ -58,14 +60,13 @@ export class ClientPredictor implements RemotePredictor {
 
   async predict(modelName: string, payload: unknown, ctx: RequestContext): Promise<unknown> {
     const headers = forwardableHeaders(ctx.headers);
+    // What preprocess handed us is checked first: its mistakes are the transformer's, not the predictor's.
+    if (this.protocol === "v1" && isInferRequest(payload)) {
+      throw new InvalidInput("The predictor speaks V1: preprocess must return a JSON body such as {\"instances\": [...]}");
+    }
+    const request = this.protocol === "v1" ? undefined : toInferRequest(payload);
     try {
-      if (this.rest && this.protocol === "v1") {
-        if (isInferRequest(payload)) {
-          throw new InvalidInput("The predictor speaks V1: preprocess must return a JSON body such as {\"instances\": [...]}");
-        }
-        return await this.rest.predict(modelName, payload, { headers });
-      }
-      const request = toInferRequest(payload);
+      if (!request) return await this.rest!.predict(modelName, payload, { headers });
       const result = this.grpc
         ? await this.grpc.infer(modelName, request, { headers })
         : await this.rest!.infer(modelName, request, { headers, binary: true });
@@ -85,16 +86,18 @@ export class ClientPredictor implements RemotePredictor {
   }
 
   async isModelReady(modelName: string): Promise<boolean> {
-    if (this.grpc) return this.grpc.isModelReady(modelName);
+    // A health probe must answer quickly even when predict calls may take minutes.
+    const timeoutMs = Math.min(this.timeoutSeconds * 1000, PROBE_TIMEOUT_MS);
+    if (this.grpc) return this.grpc.isModelReady(modelName, undefined, { timeoutMs });
     if (this.protocol === "v1") {
       // KServe's V1 probe: GET /v1/models/{name} answers {"name", "ready": true}.
       const r = await fetch(`${this.rest!.url}/v1/models/${encodeURIComponent(modelName)}`, {
-        signal: AbortSignal.timeout(this.timeoutSeconds * 1000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const body = (await r.json().catch(() => undefined)) as { ready?: boolean } | undefined;
       return r.ok && body?.ready === true;
     }
-    return this.rest!.isModelReady(modelName);
+    return this.rest!.isModelReady(modelName, undefined, { timeoutMs });
   }
 
   async close(): Promise<void> {
@@ -104,6 +107,10 @@ export class ClientPredictor implements RemotePredictor {
 
   /** Client failures become errors that name the predictor and keep its status. */
   private describe(err: unknown): TServeError {
+    // Inside the call, our own codecs only fail on what the predictor sent back: a bad gateway.
+    if (err instanceof TServeError && err.status === 400) {
+      return new BadGateway(`Predictor ${this.host} sent an invalid answer: ${err.message}`, { cause: err });
+    }
     if (err instanceof TServeError) return err;
     if (err instanceof InferenceTimeoutError) {
       return new UpstreamTimeout(`Predictor ${this.host} did not answer within ${this.timeoutSeconds} s`, { cause: err });
