@@ -40,8 +40,11 @@ function flatten(value: Json): Json[] {
   return Array.isArray(value) ? value.flatMap((v) => flatten(v)) : [value];
 }
 
-/** Checks rows x cols of finite numbers; a row sum far from 1 is only a note (the model may not end in softmax). */
-function asMatrix(value: Json | undefined, rows: number, cols: number): CheckResult {
+/**
+ * Checks rows x cols of finite numbers; a row sum far from 1 is only a note (the model may not end in softmax),
+ * and not even that when `softmax` is false (logits).
+ */
+function asMatrix(value: Json | undefined, rows: number, cols: number, softmax = true): CheckResult {
   if (!Array.isArray(value) || value.length !== rows)
     return fail(`expected ${rows} rows, got ${JSON.stringify(value)}`);
   const out: number[][] = [];
@@ -51,7 +54,7 @@ function asMatrix(value: Json | undefined, rows: number, cols: number): CheckRes
       return fail(`non-numeric row ${JSON.stringify(row)}`);
     out.push(row as number[]);
   }
-  const offSum = out.some((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) > 1e-3);
+  const offSum = softmax && out.some((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) > 1e-3);
   return { ok: true, values: out, note: offSum ? "rows do not sum to 1" : undefined };
 }
 
@@ -93,7 +96,7 @@ function checkShape(output: { [key: string]: Json }, rows: number, cols: number)
 }
 
 /** Open Inference Protocol V2 JSON: outputs[name].data, flat (or nested) FP32. */
-export function checkV2Json(outputName: string, rows: number, cols: number): ResponseCheck {
+export function checkV2Json(outputName: string, rows: number, cols: number, softmax = true): ResponseCheck {
   return (res) => {
     const bad = statusProblem(res);
     if (bad) return bad;
@@ -106,7 +109,7 @@ export function checkV2Json(outputName: string, rows: number, cols: number): Res
     if (flat.length !== rows * cols || !flat.every((v) => typeof v === "number")) {
       return fail(`output ${outputName} data is not ${rows * cols} numbers`);
     }
-    return asMatrix(reshape(flat as number[], rows, cols), rows, cols);
+    return asMatrix(reshape(flat as number[], rows, cols), rows, cols, softmax);
   };
 }
 
@@ -114,7 +117,7 @@ export function checkV2Json(outputName: string, rows: number, cols: number): Res
  * Triton binary tensor extension: JSON header of Inference-Header-Content-Length bytes, then the raw
  * little-endian tensors of every output whose parameters carry binary_data_size, in outputs[] order.
  */
-export function checkV2Binary(outputName: string, rows: number, cols: number): ResponseCheck {
+export function checkV2Binary(outputName: string, rows: number, cols: number, softmax = true): ResponseCheck {
   return (res) => {
     const bad = statusProblem(res);
     if (bad) return bad;
@@ -151,7 +154,33 @@ export function checkV2Binary(outputName: string, rows: number, cols: number): R
       return fail(`body too short: need ${offset + size} bytes, got ${res.body.length}`);
     const view = new DataView(res.body.buffer, res.body.byteOffset + offset, size);
     const flat = Array.from({ length: rows * cols }, (_, i) => view.getFloat32(i * 4, true));
-    return asMatrix(reshape(flat, rows, cols), rows, cols);
+    return asMatrix(reshape(flat, rows, cols), rows, cols, softmax);
+  };
+}
+
+/**
+ * The iris transformer fixture (test/fixtures/modules/iris-transformer.ts):
+ * {"predictions": ["versicolor", ...], "probabilities": [[p0,p1,p2], ...]}; the labels must be the argmax.
+ */
+export function checkTransformerLabels(labels: readonly string[], rows: number): ResponseCheck {
+  return (res) => {
+    const bad = statusProblem(res);
+    if (bad) return bad;
+    const json = parseJson(res.body);
+    if (!isObject(json)) return fail(`response is not a JSON object: ${snippet(res.body)}`);
+    const predictions = json.predictions;
+    if (!Array.isArray(predictions) || predictions.length !== rows) {
+      return fail(`expected ${rows} labels in predictions, got ${snippet(res.body)}`);
+    }
+    const matrix = asMatrix(json.probabilities, rows, labels.length);
+    if (!matrix.ok) return fail(`probabilities: ${matrix.error}`);
+    for (const [r, row] of matrix.values.entries()) {
+      const expected = labels[row.indexOf(Math.max(...row))];
+      if (predictions[r] !== expected) {
+        return fail(`row ${r}: label ${JSON.stringify(predictions[r])}, expected ${expected} (argmax of ${row})`);
+      }
+    }
+    return matrix;
   };
 }
 

@@ -28,7 +28,21 @@ export interface BenchConfig {
   outDir: string;
   /** How long to wait for a server to become ready, ms. */
   readyTimeoutMs: number;
+  /** Stages to run, in order (BENCH_STAGES, default all). */
+  stages: StageId[];
+  /** Protocols stage: measured seconds per cell (BENCH_PROTOCOLS_DURATION; 5, quick 2). */
+  protocolsDurationSec: number;
+  /** Protocols stage: warm-up seconds per cell (BENCH_PROTOCOLS_WARMUP; default 1). */
+  protocolsWarmupSec: number;
+  /** Protocols stage: connection / in-flight call counts (BENCH_PROTOCOLS_CONNECTIONS; default 1,16). */
+  protocolsConnections: number[];
+  /** Protocols stage: in-process session.run() budget per model and concurrency, ms. */
+  protocolsOrtBudgetMs: number;
 }
+
+/** The benchmark stages, in the order they run; each owns one section of RESULTS.md. */
+export const STAGES = ["core", "protocols"] as const;
+export type StageId = (typeof STAGES)[number];
 
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -66,16 +80,33 @@ export const BENCH_ENV_VARS = [
   "BENCH_NO_WRITE",
   "BENCH_STRICT",
   "BENCH_TSERVE_BIN",
+  "BENCH_STAGES",
+  "BENCH_PROTOCOLS_DURATION",
+  "BENCH_PROTOCOLS_WARMUP",
+  "BENCH_PROTOCOLS_CONNECTIONS",
 ] as const;
+
+function positiveIntegers(name: string): number[] {
+  return envList(name).map((c) => {
+    const n = Number(c);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} entries must be positive integers, got ${c}`);
+    return n;
+  });
+}
+
+function stagesFromEnv(): StageId[] {
+  const wanted = envList("BENCH_STAGES");
+  if (wanted.length === 0) return [...STAGES];
+  const unknown = wanted.filter((s) => !(STAGES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`unknown BENCH_STAGES entry ${unknown.join(", ")}; known: ${STAGES.join(", ")}`);
+  return STAGES.filter((s) => wanted.includes(s));
+}
 
 export function loadConfig(): BenchConfig {
   const rootDir = fileURLToPath(new URL("..", import.meta.url));
   const quick = envFlag("BENCH_QUICK");
-  const connections = envList("BENCH_CONNECTIONS").map((c) => {
-    const n = Number(c);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CONNECTIONS entries must be positive integers, got ${c}`);
-    return n;
-  });
+  const connections = positiveIntegers("BENCH_CONNECTIONS");
+  const protocolsConnections = positiveIntegers("BENCH_PROTOCOLS_CONNECTIONS");
   const ortIterations = Math.round(envNumber("BENCH_ORT_ITERATIONS", quick ? 10_000 : 50_000));
   return {
     rootDir,
@@ -95,5 +126,10 @@ export function loadConfig(): BenchConfig {
     resultsPath: join(rootDir, "bench/RESULTS.md"),
     outDir: join(rootDir, "bench/.out"),
     readyTimeoutMs: 60_000,
+    stages: stagesFromEnv(),
+    protocolsDurationSec: envNumber("BENCH_PROTOCOLS_DURATION", quick ? 2 : 5),
+    protocolsWarmupSec: envNumber("BENCH_PROTOCOLS_WARMUP", 1),
+    protocolsConnections: protocolsConnections.length > 0 ? protocolsConnections : [1, 16],
+    protocolsOrtBudgetMs: quick ? 1_000 : 2_000,
   };
 }

@@ -8,6 +8,10 @@ import type { Scenario } from "./scenarios.ts";
 export const SECTION_START = "<!-- core:start -->";
 export const SECTION_END = "<!-- core:end -->";
 
+function sectionMarkers(name: string): [start: string, end: string] {
+  return [`<!-- ${name}:start -->`, `<!-- ${name}:end -->`];
+}
+
 export interface Cell {
   connections: number;
   subject: LoadResult | null;
@@ -47,33 +51,34 @@ export interface BenchRun {
 
 const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
-function rps(value: number | undefined): string {
+export function rps(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? "—" : int.format(value);
 }
 
-function ms(value: number): string {
+export function ms(value: number): string {
   if (!Number.isFinite(value)) return "—";
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
 }
 
-function us(value: number): string {
+export function us(value: number): string {
   return Number.isFinite(value) ? value.toFixed(1) : "—";
 }
 
-function pct(ratio: number | undefined): string {
+export function pct(ratio: number | undefined): string {
   return ratio === undefined || !Number.isFinite(ratio) ? "—" : `${(ratio * 100).toFixed(1)} %`;
 }
 
-function latency(result: LoadResult | null): string {
+export function latency(result: LoadResult | null): string {
   return result ? `${ms(result.p50Ms)} / ${ms(result.p99Ms)}` : "—";
 }
 
-function problems(result: LoadResult | null, label: string): string[] {
+export function problems(result: LoadResult | null, label: string): string[] {
   if (!result) return [];
   const out: string[] = [];
   if (result.non2xx > 0) {
     const codes = Object.entries(result.statusCodes)
-      .filter(([code]) => !code.startsWith("2"))
+      // HTTP 2xx, or gRPC OK ("0", see grpc-load.ts), are successes.
+      .filter(([code]) => !code.startsWith("2") && code !== "0")
       .map(([code, n]) => `${n}×${code}`)
       .join(", ");
     out.push(`${label}: ${result.non2xx} non-2xx (${codes})`);
@@ -125,7 +130,7 @@ function targetCell(scenario: Scenario, v: Verdict): string {
   return `≥ ${(scenario.targetRatio * 100).toFixed(0)} %: ${VERDICT_LABEL[v]}`;
 }
 
-type Align = "left" | "right" | "center";
+export type Align = "left" | "right" | "center";
 
 /** Terminal/Markdown display width: wide emoji count as two columns. */
 function displayWidth(text: string): number {
@@ -146,7 +151,7 @@ function pad(text: string, width: number, align: Align): string {
 }
 
 /** A column-aligned Markdown table (readable on the console as well as rendered). */
-function table(columns: [title: string, align: Align][], rows: string[][]): string[] {
+export function table(columns: [title: string, align: Align][], rows: string[][]): string[] {
   const widths = columns.map(([title], i) =>
     Math.max(3, displayWidth(title), ...rows.map((r) => displayWidth(r[i] ?? ""))),
   );
@@ -278,15 +283,19 @@ Produced by \`npm run bench\` (\`bench/run.ts\`). Each section between \`<!-- na
 \`<!-- name:end -->\` markers is rewritten by the harness that owns it; anything outside the markers is kept.
 `;
 
-/** Replaces (or appends) the core section of RESULTS.md, leaving everything else untouched. */
-export function writeResultsSection(path: string, markdown: string): void {
-  const section = `${SECTION_START}\n${markdown}\n${SECTION_END}`;
+/**
+ * Replaces (or appends) one section of RESULTS.md (default: core), leaving everything else untouched.
+ * A section not in the file yet is appended at its end.
+ */
+export function writeResultsSection(path: string, markdown: string, name = "core"): void {
+  const [startMarker, endMarker] = sectionMarkers(name);
+  const section = `${startMarker}\n${markdown}\n${endMarker}`;
   const current = existsSync(path) ? readFileSync(path, "utf8") : FILE_HEADER;
-  const start = current.indexOf(SECTION_START);
-  const end = start >= 0 ? current.indexOf(SECTION_END, start) : -1;
+  const start = current.indexOf(startMarker);
+  const end = start >= 0 ? current.indexOf(endMarker, start) : -1;
   let next: string;
   if (start >= 0 && end >= 0) {
-    next = current.slice(0, start) + section + current.slice(end + SECTION_END.length);
+    next = current.slice(0, start) + section + current.slice(end + endMarker.length);
   } else {
     next = `${current.replace(/\s*$/, "")}\n\n${section}\n`;
   }

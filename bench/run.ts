@@ -1,16 +1,24 @@
 /**
- * tserve benchmark harness: `npm run bench` (tsx bench/run.ts).
+ * tserve benchmark harness: `npm run bench` (tsx bench/run.ts). Runs its stages in order, each rewriting its
+ * own section of bench/RESULTS.md; BENCH_STAGES=core,protocols selects them (default: both).
  *
- * Measures in one run, side by side:
+ * Stage "core" measures in one run, side by side:
  *   - tserve (child process) on every scenario in scenarios.ts, at each connection count,
  *   - baseline A: a bare node:http server doing the minimum (read, JSON.parse, canned answer),
  *   - baseline B: in-process onnxruntime-node session.run() on the same model and input,
  * then prints a Markdown report and rewrites the core section of bench/RESULTS.md.
  *
- * Environment: BENCH_QUICK=1 (3 s runs), BENCH_DURATION=<s>, BENCH_WARMUP=<s>, BENCH_CONNECTIONS=1,32,
- * BENCH_ORT_ITERATIONS=<n>, BENCH_SCENARIOS=v1-json,..., BENCH_TSERVE_BIN=<path> (default bin/tserve.js),
- * BENCH_SKIP_TSERVE=1 (baselines only, RESULTS.md untouched), BENCH_NO_WRITE=1 (print only),
+ * Stage "protocols" (protocols.ts): the same model over REST JSON, REST binary and gRPC for a small and a
+ * large input, against in-process onnxruntime and a bare grpc-js server, plus the transformer hop; it
+ * rewrites the protocols section.
+ *
+ * Environment: BENCH_STAGES=core,protocols, BENCH_NO_WRITE=1 (print only), BENCH_TSERVE_BIN=<path>
+ * (default bin/tserve.js), BENCH_QUICK=1 (short runs: core 3 s, protocols 2 s per cell).
+ * Core stage: BENCH_DURATION=<s>, BENCH_WARMUP=<s>, BENCH_CONNECTIONS=1,32, BENCH_ORT_ITERATIONS=<n>,
+ * BENCH_SCENARIOS=v1-json,..., BENCH_SKIP_TSERVE=1 (baselines only, RESULTS.md untouched),
  * BENCH_STRICT=1 (exit 1 when a target FAILs).
+ * Protocols stage: BENCH_PROTOCOLS_DURATION=<s> (default 5), BENCH_PROTOCOLS_WARMUP=<s> (default 1),
+ * BENCH_PROTOCOLS_CONNECTIONS=1,16.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -19,6 +27,7 @@ import { BENCH_ENV_VARS, type BenchConfig, loadConfig } from "./config.ts";
 import { isInvalid, type LoadResult, runLoad } from "./load.ts";
 import { machineInfo } from "./machine.ts";
 import { installCleanupHandlers, stopAll } from "./processes.ts";
+import { runProtocolsStage } from "./protocols.ts";
 import {
   type BenchRun,
   type Cell,
@@ -186,9 +195,7 @@ async function measureScenario(
   return cells;
 }
 
-async function main(): Promise<number> {
-  installCleanupHandlers();
-  const config = loadConfig();
+async function runCoreStage(config: BenchConfig): Promise<number> {
   mkdirSync(config.outDir, { recursive: true });
   const scenarios = selectScenarios(config.scenarioFilter);
   const startedAt = new Date();
@@ -286,6 +293,29 @@ async function main(): Promise<number> {
     if (config.strict) return 1;
   }
   return 0;
+}
+
+async function runProtocols(config: BenchConfig): Promise<number> {
+  const { failures } = await runProtocolsStage({ config, command: commandLine(), log, shout });
+  await stopAll();
+  if (failures.length > 0) {
+    shout(["INVALID BENCHMARK (protocols): some requests failed or were not measured:", ...failures]);
+    return 1;
+  }
+  return 0;
+}
+
+async function main(): Promise<number> {
+  installCleanupHandlers();
+  const config = loadConfig();
+  log(`stages: ${config.stages.join(", ")}`);
+  let code = 0;
+  for (const stage of config.stages) {
+    log(`=== stage ${stage} ===`);
+    const result = stage === "core" ? await runCoreStage(config) : await runProtocols(config);
+    code = Math.max(code, result);
+  }
+  return code;
 }
 
 main().then(

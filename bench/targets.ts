@@ -6,24 +6,32 @@ import { freePort } from "./ports.ts";
 import { type ManagedProcess, startProcess, waitForHttpOk } from "./processes.ts";
 import type { TargetId } from "./scenarios.ts";
 
-export interface RunningTarget {
-  id: TargetId;
+export interface RunningTarget<Id extends string = TargetId> {
+  id: Id;
   label: string;
+  /** http://host:port of the REST listener (for a gRPC-only server: its gRPC address as a URL). */
   baseUrl: string;
+  /** host:port of the gRPC listener, if the target serves gRPC. */
+  grpcTarget?: string;
   command: string;
   process: ManagedProcess;
   readyAfterMs: number;
 }
 
-const HOST = "127.0.0.1";
-const READY_PATH = "/v2/health/ready";
+export const HOST = "127.0.0.1";
+export const READY_PATH = "/v2/health/ready";
 
-async function launch(
+/**
+ * Starts `node <args(port)>` on a free port and waits until it is ready (by default: GET /v2/health/ready
+ * answers 200 on that port). Its output goes to bench/.out/<id>.log.
+ */
+export async function launch<Id extends string>(
   config: BenchConfig,
-  id: TargetId,
+  id: Id,
   label: string,
   args: (port: number) => string[],
-): Promise<RunningTarget> {
+  ready?: (proc: ManagedProcess, port: number) => Promise<number>,
+): Promise<RunningTarget<Id>> {
   const port = await freePort(HOST);
   const argv = args(port);
   const proc = startProcess(label, process.execPath, argv, {
@@ -31,8 +39,15 @@ async function launch(
     logPath: join(config.outDir, `${id}.log`),
   });
   const baseUrl = `http://${HOST}:${port}`;
-  const readyAfterMs = await waitForHttpOk(proc, baseUrl + READY_PATH, config.readyTimeoutMs);
-  return { id, label, baseUrl, command: `node ${argv.join(" ")}`, process: proc, readyAfterMs };
+  try {
+    const readyAfterMs = ready
+      ? await ready(proc, port)
+      : await waitForHttpOk(proc, baseUrl + READY_PATH, config.readyTimeoutMs);
+    return { id, label, baseUrl, command: `node ${argv.join(" ")}`, process: proc, readyAfterMs };
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
 }
 
 export function tserveBin(config: BenchConfig): string {

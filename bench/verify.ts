@@ -2,7 +2,10 @@
 import { type CapturedResponse, type CheckResult, maxAbsDiff } from "./checks.ts";
 import type { ScenarioLeg } from "./scenarios.ts";
 
-export async function sendOnce(baseUrl: string, leg: ScenarioLeg): Promise<CapturedResponse> {
+/** What a pre-flight needs of a leg: the request and how to check the answer. */
+export type CheckedRequest = Pick<ScenarioLeg, "request" | "check">;
+
+export async function sendOnce(baseUrl: string, leg: CheckedRequest): Promise<CapturedResponse> {
   const { request } = leg;
   const res = await fetch(new URL(request.path, baseUrl), {
     method: request.method,
@@ -13,7 +16,7 @@ export async function sendOnce(baseUrl: string, leg: ScenarioLeg): Promise<Captu
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
 
-export async function verifyLeg(baseUrl: string, leg: ScenarioLeg): Promise<CheckResult> {
+export async function verifyLeg(baseUrl: string, leg: CheckedRequest): Promise<CheckResult> {
   let response: CapturedResponse;
   try {
     response = await sendOnce(baseUrl, leg);

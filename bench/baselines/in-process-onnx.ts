@@ -1,7 +1,7 @@
 /**
  * Baseline B: the model with no server at all. onnxruntime-node session.run() in this process on the same
- * model and the same 2x4 input, sequentially and with N run() promises in flight. This is the ceiling a
- * server could approach if HTTP, parsing and serialization were free.
+ * model and the same input (by default the 2x4 iris input), sequentially and with N run() promises in
+ * flight. This is the ceiling a server could approach if HTTP, parsing and serialization were free.
  */
 import { existsSync } from "node:fs";
 import { InferenceSession, Tensor } from "onnxruntime-node";
@@ -28,9 +28,15 @@ export interface InProcessReport {
 }
 
 export interface InProcessOptions {
+  /** Measured runs per concurrency level (an upper bound when maxDurationMs is set). */
   iterations: number;
   warmupIterations: number;
   concurrencies: number[];
+  /** Stop a level after this long even if fewer than `iterations` runs completed. */
+  maxDurationMs?: number;
+  /** FP32 input (default: the iris 2x4 input) and the output to read (default: probabilities or the first). */
+  input?: { data: Float32Array; shape: readonly number[] };
+  outputName?: string;
   log?: (message: string) => void;
 }
 
@@ -41,25 +47,32 @@ function toMatrix(data: ArrayLike<number>, dims: readonly number[]): number[][] 
   return out;
 }
 
-/** Runs `total` calls of `once`, keeping `concurrency` in flight; records each call's latency (µs). */
+/**
+ * Runs `total` calls of `once` (or fewer, once `maxMs` have passed), keeping `concurrency` in flight;
+ * records each call's latency (µs). Returns the elapsed ms and the number of calls completed.
+ */
 async function drive(
   once: () => Promise<unknown>,
   total: number,
   concurrency: number,
   samples: SampleBuffer | null,
-): Promise<number> {
+  maxMs = Number.POSITIVE_INFINITY,
+): Promise<{ elapsedMs: number; completed: number }> {
   let started = 0;
+  let completed = 0;
   const t0 = performance.now();
+  const deadline = t0 + maxMs;
   const worker = async (): Promise<void> => {
-    while (started < total) {
+    while (started < total && performance.now() < deadline) {
       started++;
       const s = performance.now();
       await once();
       samples?.push((performance.now() - s) * 1_000);
+      completed++;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
-  return performance.now() - t0;
+  return { elapsedMs: performance.now() - t0, completed };
 }
 
 export async function benchInProcessOnnx(modelPath: string, options: InProcessOptions): Promise<InProcessReport> {
@@ -69,26 +82,34 @@ export async function benchInProcessOnnx(modelPath: string, options: InProcessOp
   const session = await InferenceSession.create(modelPath);
   try {
     const inputName = session.inputNames[0];
-    const outputName = session.outputNames.includes(IRIS_OUTPUT_NAME) ? IRIS_OUTPUT_NAME : session.outputNames[0];
-    const input = Float32Array.from(IRIS_INPUT);
+    const wantedOutput = options.outputName ?? IRIS_OUTPUT_NAME;
+    const outputName = session.outputNames.includes(wantedOutput) ? wantedOutput : session.outputNames[0];
+    const input = options.input?.data ?? Float32Array.from(IRIS_INPUT);
+    const shape = [...(options.input?.shape ?? IRIS_INPUT_SHAPE)];
     // A fresh tensor per call, as a server builds one per request.
     const once = (): Promise<InferenceSession.ReturnType> =>
-      session.run({ [inputName]: new Tensor("float32", input, [...IRIS_INPUT_SHAPE]) }, [outputName]);
+      session.run({ [inputName]: new Tensor("float32", input, shape) }, [outputName]);
 
     const first = (await once())[outputName];
     const output = toMatrix(first.data as Float32Array, first.dims);
 
     const results: InProcessResult[] = [];
     for (const concurrency of options.concurrencies) {
-      await drive(once, options.warmupIterations, concurrency, null);
+      await drive(once, options.warmupIterations, concurrency, null, options.maxDurationMs);
       const samples = new SampleBuffer();
-      const elapsedMs = await drive(once, options.iterations, concurrency, samples);
+      const { elapsedMs, completed } = await drive(
+        once,
+        options.iterations,
+        concurrency,
+        samples,
+        options.maxDurationMs,
+      );
       const summary = summarize(samples.values());
       const result: InProcessResult = {
         concurrency,
-        iterations: options.iterations,
+        iterations: completed,
         elapsedMs,
-        runsPerSec: (options.iterations / elapsedMs) * 1_000,
+        runsPerSec: (completed / elapsedMs) * 1_000,
         p50Us: summary.p50,
         p99Us: summary.p99,
         meanUs: summary.mean,
