@@ -38,10 +38,18 @@ export interface BenchConfig {
   protocolsConnections: number[];
   /** Protocols stage: in-process session.run() budget per model and concurrency, ms. */
   protocolsOrtBudgetMs: number;
+  /** Graph stage: measured seconds per cell and round (BENCH_GRAPH_DURATION; 3, quick 1). */
+  graphDurationSec: number;
+  /** Graph stage: warm-up seconds before every measured run (BENCH_GRAPH_WARMUP; 1, quick 0.5). */
+  graphWarmupSec: number;
+  /** Graph stage: autocannon connection counts (BENCH_GRAPH_CONNECTIONS; default 1,16). */
+  graphConnections: number[];
+  /** Graph stage: rounds over all endpoints per connection count, samples pooled (BENCH_GRAPH_ROUNDS; 3, quick 1). */
+  graphRounds: number;
 }
 
 /** The benchmark stages, in the order they run; each owns one section of RESULTS.md. */
-export const STAGES = ["core", "protocols"] as const;
+export const STAGES = ["core", "protocols", "graph"] as const;
 export type StageId = (typeof STAGES)[number];
 
 function envNumber(name: string, fallback: number): number {
@@ -84,6 +92,10 @@ export const BENCH_ENV_VARS = [
   "BENCH_PROTOCOLS_DURATION",
   "BENCH_PROTOCOLS_WARMUP",
   "BENCH_PROTOCOLS_CONNECTIONS",
+  "BENCH_GRAPH_DURATION",
+  "BENCH_GRAPH_WARMUP",
+  "BENCH_GRAPH_CONNECTIONS",
+  "BENCH_GRAPH_ROUNDS",
 ] as const;
 
 function positiveIntegers(name: string): number[] {
@@ -107,6 +119,7 @@ export function loadConfig(): BenchConfig {
   const quick = envFlag("BENCH_QUICK");
   const connections = positiveIntegers("BENCH_CONNECTIONS");
   const protocolsConnections = positiveIntegers("BENCH_PROTOCOLS_CONNECTIONS");
+  const graphConnections = positiveIntegers("BENCH_GRAPH_CONNECTIONS");
   const ortIterations = Math.round(envNumber("BENCH_ORT_ITERATIONS", quick ? 10_000 : 50_000));
   return {
     rootDir,
@@ -131,5 +144,9 @@ export function loadConfig(): BenchConfig {
     protocolsWarmupSec: envNumber("BENCH_PROTOCOLS_WARMUP", 1),
     protocolsConnections: protocolsConnections.length > 0 ? protocolsConnections : [1, 16],
     protocolsOrtBudgetMs: quick ? 1_000 : 2_000,
+    graphDurationSec: envNumber("BENCH_GRAPH_DURATION", quick ? 1 : 3),
+    graphWarmupSec: envNumber("BENCH_GRAPH_WARMUP", quick ? 0.5 : 1),
+    graphConnections: graphConnections.length > 0 ? graphConnections : [1, 16],
+    graphRounds: Math.max(1, Math.round(envNumber("BENCH_GRAPH_ROUNDS", quick ? 1 : 3))),
   };
 }

@@ -15,6 +15,8 @@ export interface LoadOptions {
   durationSec: number;
   warmupSec: number;
   title?: string;
+  /** Receives the measured run's 2xx latencies (ms), e.g. to pool several runs' samples. */
+  collect?: (latenciesMs: Float64Array) => void;
 }
 
 export interface LoadResult {
@@ -81,6 +83,7 @@ function statusCodes(result: autocannon.Result): Record<string, number> {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const warmup = options.warmupSec > 0 ? await runOnce(options, options.warmupSec) : null;
   const { result, latenciesMs } = await runOnce(options, options.durationSec);
+  options.collect?.(latenciesMs);
   const latency = summarize(latenciesMs);
   const responses = result.requests.total;
   const ok2xx = result["2xx"];

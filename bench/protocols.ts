@@ -305,7 +305,7 @@ function startTransformer(config: BenchConfig, protocol: PredictorProtocol, pred
 }
 
 /** Starts a server, or records why it could not be started. */
-async function tryStart(
+export async function tryStart(
   ctx: StageContext,
   what: string,
   start: () => Promise<Target>,
@@ -354,7 +354,7 @@ async function inProcessBaseline(
 }
 
 /** Warns about servers that died, or that logged warnings or errors, during the run. */
-async function checkHealth(targets: Target[], config: BenchConfig, warnings: string[]): Promise<void> {
+export async function checkHealth(targets: Target[], config: BenchConfig, warnings: string[]): Promise<void> {
   for (const t of targets) {
     const log = relative(config.rootDir, t.process.logPath);
     if (!t.process.isRunning()) {

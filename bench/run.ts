@@ -1,6 +1,6 @@
 /**
  * tserve benchmark harness: `npm run bench` (tsx bench/run.ts). Runs its stages in order, each rewriting its
- * own section of bench/RESULTS.md; BENCH_STAGES=core,protocols selects them (default: both).
+ * own section of bench/RESULTS.md; BENCH_STAGES=core,protocols,graph selects them (default: all three).
  *
  * Stage "core" measures in one run, side by side:
  *   - tserve (child process) on every scenario in scenarios.ts, at each connection count,
@@ -12,6 +12,11 @@
  * large input, against in-process onnxruntime and a bare grpc-js server, plus the transformer hop; it
  * rewrites the protocols section.
  *
+ * Stage "graph" (graph.ts): the InferenceGraph router — one in-process step (tserve serve --graph) vs the same
+ * server's direct :predict, a Sequence of 4 for the per-step slope, one HTTP step (tserve graph) vs the iris
+ * server it calls, Ensemble fan-out of 4 (in-process and HTTP), with bare node:http as the loopback floor; it
+ * rewrites the graph section.
+ *
  * Environment: BENCH_STAGES=core,protocols, BENCH_NO_WRITE=1 (print only), BENCH_TSERVE_BIN=<path>
  * (default bin/tserve.js), BENCH_QUICK=1 (short runs: core 3 s, protocols 2 s per cell).
  * Core stage: BENCH_DURATION=<s>, BENCH_WARMUP=<s>, BENCH_CONNECTIONS=1,32, BENCH_ORT_ITERATIONS=<n>,
@@ -19,6 +24,8 @@
  * BENCH_STRICT=1 (exit 1 when a target FAILs).
  * Protocols stage: BENCH_PROTOCOLS_DURATION=<s> (default 5), BENCH_PROTOCOLS_WARMUP=<s> (default 1),
  * BENCH_PROTOCOLS_CONNECTIONS=1,16.
+ * Graph stage: BENCH_GRAPH_DURATION=<s> (default 3 per round), BENCH_GRAPH_WARMUP=<s> (default 1),
+ * BENCH_GRAPH_ROUNDS=<n> (default 3), BENCH_GRAPH_CONNECTIONS=1,16.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -27,6 +34,7 @@ import { BENCH_ENV_VARS, type BenchConfig, loadConfig } from "./config.ts";
 import { isInvalid, type LoadResult, runLoad } from "./load.ts";
 import { machineInfo } from "./machine.ts";
 import { installCleanupHandlers, stopAll } from "./processes.ts";
+import { runGraphStage } from "./graph.ts";
 import { runProtocolsStage } from "./protocols.ts";
 import {
   type BenchRun,
@@ -305,6 +313,16 @@ async function runProtocols(config: BenchConfig): Promise<number> {
   return 0;
 }
 
+async function runGraph(config: BenchConfig): Promise<number> {
+  const { failures } = await runGraphStage({ config, command: commandLine(), log, shout });
+  await stopAll();
+  if (failures.length > 0) {
+    shout(["INVALID BENCHMARK (graph): some requests failed or were not measured:", ...failures]);
+    return 1;
+  }
+  return 0;
+}
+
 async function main(): Promise<number> {
   installCleanupHandlers();
   const config = loadConfig();
@@ -312,7 +330,12 @@ async function main(): Promise<number> {
   let code = 0;
   for (const stage of config.stages) {
     log(`=== stage ${stage} ===`);
-    const result = stage === "core" ? await runCoreStage(config) : await runProtocols(config);
+    const result =
+      stage === "core"
+        ? await runCoreStage(config)
+        : stage === "protocols"
+          ? await runProtocols(config)
+          : await runGraph(config);
     code = Math.max(code, result);
   }
   return code;

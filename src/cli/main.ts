@@ -1,12 +1,14 @@
 import { SERVER_VERSION } from "../model/index.ts";
 import type { ModelServer } from "../server/index.ts";
 import { UsageError } from "./args.ts";
+import { graph } from "./graph.ts";
 import { SERVE_USAGE, serve } from "./serve.ts";
 
 const USAGE = `tserve ${SERVER_VERSION}: serve ONNX and TypeScript models over KServe V1 and Open Inference Protocol V2.
 
 Usage:
   tserve serve [MODEL] [options]   serve a model file, a model folder, or --model-repository DIR
+  tserve graph GRAPH.yaml          run a KServe InferenceGraph as a standalone router (tserve graph --help)
   tserve --version
 
 ${SERVE_USAGE}`;
@@ -32,6 +34,11 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case "serve": {
         const server = await serve(rest);
+        if (server) stopOnSignals(server);
+        return 0;
+      }
+      case "graph": {
+        const server = await graph(rest);
         if (server) stopOnSignals(server);
         return 0;
       }

@@ -11,6 +11,7 @@ import {
 import { MODULE_EXTENSIONS } from "../runtime/module/load-module.ts";
 import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
+import { headerPatterns, loadGraphFile } from "./graph.ts";
 
 export const SERVE_FLAGS: FlagSpec[] = [
   { name: "http_port", aliases: ["http-port"], type: "number", default: 8080, help: "REST port" },
@@ -32,6 +33,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: "predictor_model_name", type: "string", help: "model name on the predictor (default: the transformer's own name)" },
   { name: "timeout_keep_alive", aliases: ["timeout-keep-alive"], type: "number", default: 65, help: "seconds an idle keep-alive connection stays open" },
   { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM" },
+  { name: "graph", type: "string", help: "a KServe InferenceGraph (YAML/JSON) served on POST /; its serviceName steps call these models in-process" },
+  { name: "service_url_template", type: "string", help: "graph serviceName -> URL for models not served here ({name}, {namespace})" },
+  { name: "propagate_headers", type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns a graph forwards to its steps" },
   // KServe flags accepted so existing command lines keep working; they have no effect here.
   ...["max_threads", "max_asyncio_workers", "enable_docs_url", "enable_latency_logging", "configure_logging", "log_config_file", "access_log_format", "event_loop", "protocol"].map(
     (name): FlagSpec => ({ name, aliases: [name.replace(/_/g, "-")], type: "string", help: "accepted for KServe compatibility; no effect" }),
@@ -108,7 +112,7 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
       repository = resolved.repository;
     }
   }
-  if (!repository && sources.length === 0) {
+  if (!repository && sources.length === 0 && !flags.graph) {
     throw new UsageError(`Nothing to serve: give a MODEL path or --model-repository.\n\n${SERVE_USAGE}`);
   }
   const protocol = String(flags.predictor_protocol);
@@ -131,7 +135,11 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
       throw new UsageError((err as Error).message);
     }
   }
+  const graphSpec = flags.graph ? await loadGraphFile(String(flags.graph)) : undefined;
   const server = new ModelServer({
+    graph: graphSpec,
+    serviceUrlTemplate: flags.service_url_template as string | undefined,
+    propagateHeaders: headerPatterns(flags.propagate_headers),
     httpPort: flags.http_port as number,
     grpcPort: flags.grpc_port as number,
     enableGrpc: flags.enable_grpc as boolean,
@@ -144,6 +152,12 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
     gracePeriodMs: (flags.grace_period as number) * 1000,
     predictor,
   });
-  await server.start([], sources);
+  try {
+    await server.start([], sources);
+  } catch (err) {
+    // A bad graph or template is the user's command line, not a crash.
+    if ((err as { code?: string }).code === "TSERVE_INVALID_INPUT") throw new UsageError((err as Error).message);
+    throw err;
+  }
   return server;
 }

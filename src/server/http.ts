@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance } from "fastify";
+import type { GraphRouter } from "../graph/index.ts";
 import type { DataPlane } from "../model/index.ts";
 import { notFoundHandler, restError, sendError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { ServerMetrics } from "./metrics.ts";
+import { registerGraphRoutes } from "./routes/graph.ts";
 import { registerRepositoryRoutes } from "./routes/repository.ts";
 import { registerV1Routes } from "./routes/v1.ts";
 import { registerV2Routes } from "./routes/v2.ts";
@@ -14,6 +16,8 @@ export interface HttpAppOptions {
   /** Largest accepted request body in bytes; larger bodies get 413. */
   maxBufferSize: number;
   keepAliveTimeoutMs?: number;
+  /** An inference graph on POST / (standalone: on every path, with no model routes). */
+  graph?: { router: GraphRouter; standalone: boolean; isReady: () => boolean };
 }
 
 /** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
@@ -46,9 +50,12 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   app.setNotFoundHandler(notFoundHandler);
 
-  registerV1Routes(app, dataplane);
-  registerV2Routes(app, dataplane);
-  registerRepositoryRoutes(app, dataplane);
+  if (!options.graph?.standalone) {
+    registerV1Routes(app, dataplane);
+    registerV2Routes(app, dataplane);
+    registerRepositoryRoutes(app, dataplane);
+  }
+  if (options.graph) registerGraphRoutes(app, options.graph);
   app.get("/metrics", async (_req, reply) => {
     const { body, contentType } = await metrics.render();
     return reply.header("content-type", contentType).send(body);

@@ -1,13 +1,17 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { GraphObserver } from "../graph/index.ts";
 import type { InferenceObserver, Stage } from "../model/index.ts";
 
 /** KServe's latency histograms plus per-model request counters, on a registry of this server's own. */
-export class ServerMetrics implements InferenceObserver {
+export class ServerMetrics implements InferenceObserver, GraphObserver {
   readonly registry = new Registry();
   private readonly histograms: Record<Stage, Histogram<"model_name">>;
   private readonly success: Counter<"model_name" | "model_version">;
   private readonly failure: Counter<"model_name" | "model_version">;
   readonly loadSeconds: Gauge<"model_name" | "model_version">;
+  private graphNodes?: Histogram<"graph" | "node" | "code">;
+  private graphSteps?: Histogram<"graph" | "node" | "step" | "code">;
+  private graphStepFailures?: Counter<"graph" | "node" | "step">;
   /** Cached label children: hashing labels on every request is measurable at high request rates. */
   private readonly children = new Map<string, { observe(v: number): void }>();
   private readonly counters = new Map<string, { inc(): void }>();
@@ -71,6 +75,41 @@ export class ServerMetrics implements InferenceObserver {
 
   modelLoaded(model: string, version: string | undefined, seconds: number): void {
     this.loadSeconds.labels(model, version ?? "").set(seconds);
+  }
+
+  private graphMetrics() {
+    const buckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    this.graphNodes ??= new Histogram({
+      name: "graph_node_duration_seconds",
+      help: "Inference graph node latency",
+      labelNames: ["graph", "node", "code"] as const,
+      buckets,
+      registers: [this.registry],
+    });
+    this.graphSteps ??= new Histogram({
+      name: "graph_step_duration_seconds",
+      help: "Inference graph step latency",
+      labelNames: ["graph", "node", "step", "code"] as const,
+      buckets,
+      registers: [this.registry],
+    });
+    this.graphStepFailures ??= new Counter({
+      name: "graph_step_failures_total",
+      help: "Inference graph steps that answered with a non-2xx status",
+      labelNames: ["graph", "node", "step"] as const,
+      registers: [this.registry],
+    });
+    return { nodes: this.graphNodes, steps: this.graphSteps, failures: this.graphStepFailures };
+  }
+
+  node(graph: string, node: string, seconds: number, status: number): void {
+    this.graphMetrics().nodes.labels(graph, node, String(status)).observe(seconds);
+  }
+
+  step(graph: string, node: string, step: string, seconds: number, status: number): void {
+    const m = this.graphMetrics();
+    m.steps.labels(graph, node, step, String(status)).observe(seconds);
+    if (status < 200 || status >= 300) m.failures.labels(graph, node, step).inc();
   }
 
   async render(): Promise<{ body: string; contentType: string }> {

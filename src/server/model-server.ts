@@ -9,6 +9,7 @@ import {
   type ModelSource,
   type PredictorSettings,
 } from "../model/index.ts";
+import { dataPlaneModels, GraphRouter, type InferenceGraph } from "../graph/index.ts";
 import { loadModel } from "../runtime/index.ts";
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { buildHttpApp } from "./http.ts";
@@ -36,6 +37,14 @@ export interface ModelServerOptions {
   keepAliveTimeoutMs?: number;
   /** Predictor settings (`--predictor_host` …) given to every served model that has none of its own. */
   predictor?: PredictorSettings;
+  /** A KServe InferenceGraph served on POST / (its serviceName steps call this server's models in-process). */
+  graph?: InferenceGraph;
+  /** Serve only the graph, on every path (`tserve graph`), like KServe's router. */
+  graphStandalone?: boolean;
+  /** serviceName -> URL for steps whose model is not served here (default http://{name}.{namespace}/v1/models/{name}:predict). */
+  serviceUrlTemplate?: string;
+  /** Header name patterns forwarded to graph steps (default: PROPAGATE_HEADERS from the environment). */
+  propagateHeaders?: string[];
   logger?: Logger;
 }
 
@@ -52,6 +61,9 @@ export class ModelServer {
   readonly logger: Logger;
   private readonly options: ModelServerOptions;
   private app?: FastifyInstance;
+  /** The graph router, when a graph is served. */
+  graphRouter?: GraphRouter;
+  private draining = false;
   private grpcServer?: GrpcServer;
   private boundPort?: number;
   private boundGrpcPort?: number;
@@ -97,7 +109,19 @@ export class ModelServer {
     }
     for (const s of sources) await this.repository.addSource(s);
     await this.repository.loadAll();
+    if (this.options.graph) {
+      this.graphRouter = new GraphRouter(this.options.graph, {
+        localModels: dataPlaneModels(this.dataplane),
+        serviceUrlTemplate: this.options.serviceUrlTemplate,
+        propagateHeaders: this.options.propagateHeaders,
+        observer: this.metrics,
+      });
+      for (const p of this.graphRouter.headerPolicy.invalid) this.logger.log("warn", `ignoring invalid header pattern '${p}'`);
+    }
     this.app = buildHttpApp({
+      graph: this.graphRouter
+        ? { router: this.graphRouter, standalone: this.options.graphStandalone === true, isReady: () => !this.draining }
+        : undefined,
       dataplane: this.dataplane,
       metrics: this.metrics,
       logger: this.logger,
@@ -128,6 +152,7 @@ export class ModelServer {
   /** Graceful stop: refuse new inferences, drain open requests, unload every model. */
   async stop(): Promise<void> {
     this.dataplane.markStopping();
+    this.draining = true;
     const grace = this.options.gracePeriodMs ?? 30_000;
     const grpcStopped = this.grpcServer ? stopGrpc(this.grpcServer, grace) : Promise.resolve();
     const app = this.app;

@@ -1,0 +1,90 @@
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { type StepMessage, routerError } from "./message.ts";
+
+/** Where a step sends its input: a URL, or a model in this same process. */
+export interface StepTarget {
+  readonly description: string;
+  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage>;
+}
+
+/** In-process call into a served model (no HTTP hop); supplied by the server that hosts the graph. */
+export interface LocalModels {
+  has(name: string): boolean;
+  call(name: string, body: Buffer, headers: Record<string, string>): Promise<StepMessage>;
+}
+
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
+
+export class StepTimeout extends Error {}
+
+/** POSTs to a URL over pooled keep-alive connections, like KServe's router. */
+export class HttpTarget implements StepTarget {
+  readonly description: string;
+  private readonly url: URL;
+
+  constructor(url: string) {
+    this.url = new URL(url);
+    this.description = url;
+  }
+
+  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
+    const secure = this.url.protocol === "https:";
+    const send = secure ? httpsRequest : httpRequest;
+    return new Promise((resolve) => {
+      const req = send(
+        this.url,
+        {
+          method: "POST",
+          agent: secure ? httpsAgent : httpAgent,
+          headers: { "content-type": "application/json", ...headers, "content-length": String(input.body.byteLength) },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 500, body: Buffer.concat(chunks) }));
+          res.on("error", (err) => resolve(routerError(500, `${this.description}: ${err.message}`)));
+        },
+      );
+      req.on("timeout", () => {
+        req.destroy(new StepTimeout(`${this.description} did not answer within ${(timeoutMs ?? 0) / 1000} s`));
+      });
+      req.on("error", (err) => {
+        resolve(err instanceof StepTimeout ? routerError(504, err.message) : routerError(500, `${this.description}: ${err.message}`));
+      });
+      req.end(input.body);
+    });
+  }
+}
+
+/** A model served by this process: called through the DataPlane, as a V1 :predict would be. */
+export class LocalTarget implements StepTarget {
+  readonly description: string;
+  private readonly name: string;
+  private readonly models: LocalModels;
+
+  constructor(name: string, models: LocalModels) {
+    this.name = name;
+    this.models = models;
+    this.description = `model ${name} (in-process)`;
+  }
+
+  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
+    const call = this.models.call(this.name, input.body, headers);
+    if (timeoutMs === undefined) return call;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<StepMessage>((resolve) => {
+      timer = setTimeout(() => resolve(routerError(504, `${this.description} did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** `serviceName` -> URL when no local model has that name (KServe's in-cluster address by default). */
+export const DEFAULT_SERVICE_URL_TEMPLATE = "http://{name}.{namespace}/v1/models/{name}:predict";
+
+export function serviceUrl(template: string, name: string, namespace: string): string {
+  return template.replaceAll("{name}", name).replaceAll("{namespace}", namespace);
+}
