@@ -8,7 +8,7 @@ import {
   SETTINGS_FILE,
   validatePredictorSettings,
 } from "../model/index.ts";
-import { MODULE_EXTENSIONS } from "../runtime/module/load-module.ts";
+import { MODULE_EXTENSIONS } from "../runtime/index.ts";
 import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
 import { headerPatterns, loadGraphFile } from "./graph.ts";

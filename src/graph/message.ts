@@ -26,3 +26,12 @@ export function tryJson(body: Buffer): unknown {
     return undefined;
   }
 }
+
+/** Resolves to `onTimeout()` if `work` has not answered within `ms`; the timer never outlives the race. */
+export function withTimeout(work: Promise<StepMessage>, ms: number, onTimeout: () => StepMessage): Promise<StepMessage> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<StepMessage>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { get as gjsonGet } from "./gjson/index.ts";
 import { compileHeaderPatterns, type HeaderPolicy, patternsFromEnv, propagatedHeaders } from "./headers.ts";
-import { isSuccess, jsonMessage, routerError, type StepMessage, tryJson } from "./message.ts";
+import { isSuccess, jsonMessage, routerError, type StepMessage, tryJson, withTimeout } from "./message.ts";
 import { InvalidInput } from "../errors/index.ts";
 import { type GraphNode, type GraphStep, type InferenceGraph, isHttpUrl } from "./spec.ts";
 import {
@@ -93,11 +93,7 @@ export class GraphRouter {
     const run = this.runNode("root", { status: 200, body }, forwarded);
     const seconds = this.graph.timeout;
     if (seconds === undefined) return run;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<StepMessage>((resolve) => {
-      timer = setTimeout(() => resolve(routerError(504, `the graph did not finish within ${seconds} s`)), seconds * 1000);
-    });
-    return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+    return withTimeout(run, seconds * 1000, () => routerError(504, `the graph did not finish within ${seconds} s`));
   }
 
   private async runNode(name: string, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { type StepMessage, routerError } from "./message.ts";
+import { routerError, type StepMessage, withTimeout } from "./message.ts";
 
 /** Where a step sends its input: a URL, or a model in this same process. */
 export interface StepTarget {
@@ -74,11 +74,9 @@ export class LocalTarget implements StepTarget {
   call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
     const call = this.models.call(this.name, input.body, headers);
     if (timeoutMs === undefined) return call;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<StepMessage>((resolve) => {
-      timer = setTimeout(() => resolve(routerError(504, `${this.description} did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
-    });
-    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+    return withTimeout(call, timeoutMs, () =>
+      routerError(504, `${this.description} did not answer within ${timeoutMs / 1000} s`),
+    );
   }
 }
 

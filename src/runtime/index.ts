@@ -6,7 +6,7 @@ import { loadModuleModel, MODULE_EXTENSIONS, MODULE_FILES } from "./module/load-
 import { OnnxModel } from "./onnx/onnx-model.ts";
 import { ClientPredictor } from "./remote/remote-predictor.ts";
 
-export { importUserModule, loadModuleModel } from "./module/load-module.ts";
+export { importUserModule, loadModuleModel, MODULE_EXTENSIONS } from "./module/load-module.ts";
 export { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "./onnx/convert.ts";
 export { OnnxModel, type OnnxModelOptions } from "./onnx/onnx-model.ts";
 export { ClientPredictor, forwardableHeaders } from "./remote/remote-predictor.ts";

@@ -121,8 +121,9 @@ export class ClientPredictor implements RemotePredictor {
       });
     }
     if (err instanceof InferenceServerError) {
-      const base = toTServeError(Object.assign(new Error(`Predictor ${this.host} answered ${err.status}: ${err.message}`), { status: err.status }));
-      return base;
+      // The predictor's status is kept (its 400 is the caller's 400), through the shared status mapping.
+      const described = new Error(`Predictor ${this.host} answered ${err.status}: ${err.message}`, { cause: err });
+      return toTServeError(Object.assign(described, { status: err.status }));
     }
     return toTServeError(err);
   }
