@@ -16,13 +16,11 @@
  *
  * Exits 0 when every check passes, 1 otherwise, 2 on a bad argument and 130 on Ctrl-C.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, servers, startServer, stopAll as stopServers, waitReady } from "../shared/processes.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DIR = "examples/dog-breed-pipeline";
@@ -34,19 +32,8 @@ const CAT_ANSWER = JSON.stringify({ predictions: ["It's a cat!"] });
 /** The breed of the dog drawn in dog.json (scripts/gen_dog_breed.py). */
 const DOG_BREED = "Kuvasz";
 
-const READY_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
 
-interface Server {
-  label: string;
-  child: ChildProcess;
-  url: string;
-  /** The last 64 kB the process wrote, shown when something goes wrong. */
-  log: () => string;
-}
-
-const servers: Server[] = [];
 const tempDirs: string[] = [];
 
 function usage(): never {
@@ -61,69 +48,10 @@ function parseModes(arg: string | undefined): Mode[] {
 }
 
 /** A port nothing listens on right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  await once(srv, "close");
-  return port;
-}
 
-/** Starts `node bin/tserve.js <args>` on 127.0.0.1 and remembers it, so it is stopped whatever happens. */
-function startServer(label: string, args: string[], httpPort: number): Server {
-  const argv = ["bin/tserve.js", ...args, "--http_port", String(httpPort), "--host", "127.0.0.1"];
-  console.log(`${label}: node ${argv.join(" ")}`);
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  const keep = (chunk: Buffer): void => {
-    log = (log + chunk.toString()).slice(-65_536);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const server: Server = { label, child, url: `http://127.0.0.1:${httpPort}`, log: () => log };
-  servers.push(server);
-  return server;
-}
-
-/** Polls a readiness path until it answers 200 (/v2/health/ready for model servers, /readyz for a router). */
-async function waitReady(server: Server, path: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      throw new Error(`${server.label} exited (${server.child.exitCode ?? server.child.signalCode}) before it was ready`);
-    }
-    try {
-      const r = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(2_000) });
-      if (r.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${server.label} was not ready after ${READY_TIMEOUT_MS / 1000} s`);
-}
-
-/** SIGTERM (tserve drains and exits), then SIGKILL if it takes too long. */
-async function stop(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-let stopping: Promise<void> | undefined;
 function stopAll(): Promise<void> {
-  stopping ??= Promise.all(servers.map(stop))
-    .then(() => Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true }))))
-    .then(() => undefined);
-  return stopping;
+  return stopServers().then(() => Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })))).then(() => undefined);
 }
-
 /** graph-remote.yaml with the README's ports (8081, 8082 on localhost) replaced by the ones used here. */
 function remoteGraph(yaml: string, catDogUrl: string, dogBreedUrl: string): string {
   const out = yaml

@@ -8,34 +8,18 @@
  *
  * Exits 0 when every answer is a well-formed top 5 and all the answers agree, 1 otherwise, and 130 on Ctrl-C.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+import { freePort, type Server, servers, startServer, stopAll, waitReady } from "../shared/processes.ts";
 import type { TransformerResponse } from "./transformer.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const INPUT = "examples/custom-model/input.json";
 const MODEL_NAME = "classifier";
 const PROTOCOLS = ["v1", "v2", "grpc-v2"] as const;
 type PredictorProtocol = (typeof PROTOCOLS)[number];
 
-const READY_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
 /** Scores may differ by float rounding at most; labels must be the same. */
 const TOLERANCE = 1e-6;
-
-interface Server {
-  label: string;
-  child: ChildProcess;
-  url: string;
-  /** The last 64 kB the process wrote, shown when something goes wrong. */
-  log: () => string;
-}
-
-const servers: Server[] = [];
 
 function usage(): never {
   console.error(`usage: tsx examples/image-transformer/run.ts [${PROTOCOLS.join("|")}|all]`);
@@ -46,68 +30,6 @@ function parseProtocols(arg: string | undefined): PredictorProtocol[] {
   if (arg === undefined || arg === "all") return [...PROTOCOLS];
   if ((PROTOCOLS as readonly string[]).includes(arg)) return [arg as PredictorProtocol];
   return usage();
-}
-
-/** A port nothing listens on right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  await once(srv, "close");
-  return port;
-}
-
-/** Starts `node bin/tserve.js <args>` on 127.0.0.1 and remembers it, so it is stopped whatever happens. */
-function startServer(label: string, args: string[], httpPort: number): Server {
-  const argv = ["bin/tserve.js", ...args, "--http_port", String(httpPort), "--host", "127.0.0.1"];
-  console.log(`${label}: node ${argv.join(" ")}`);
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  const keep = (chunk: Buffer): void => {
-    log = (log + chunk.toString()).slice(-65_536);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const server: Server = { label, child, url: `http://127.0.0.1:${httpPort}`, log: () => log };
-  servers.push(server);
-  return server;
-}
-
-/** Polls /v2/health/ready until it answers 200; fails early if the process exits. */
-async function waitReady(server: Server): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      throw new Error(`${server.label} exited (${server.child.exitCode ?? server.child.signalCode}) before it was ready`);
-    }
-    try {
-      const r = await fetch(`${server.url}/v2/health/ready`, { signal: AbortSignal.timeout(2_000) });
-      if (r.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${server.label} was not ready after ${READY_TIMEOUT_MS / 1000} s`);
-}
-
-/** SIGTERM (tserve drains and exits), then SIGKILL if it takes too long. */
-async function stop(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-let stopping: Promise<void> | undefined;
-function stopAll(): Promise<void> {
-  stopping ??= Promise.all(servers.map(stop)).then(() => undefined);
-  return stopping;
 }
 
 function checkAnswer(protocol: string, body: unknown): TransformerResponse {
@@ -160,7 +82,7 @@ async function main(): Promise<void> {
     ];
     transformers.set(protocol, startServer(`transformer (${protocol})`, args, http));
   }
-  await Promise.all([predictor, ...transformers.values()].map(waitReady));
+  await Promise.all([predictor, ...transformers.values()].map((s) => waitReady(s)));
   console.log("all servers are ready\n");
 
   const answers = new Map<PredictorProtocol, TransformerResponse>();
