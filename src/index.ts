@@ -23,6 +23,24 @@ export {
   markInferRequest,
   type RequestedOutput,
 } from "./protocol/index.ts";
-export { OnnxModel, type OnnxModelOptions } from "./runtime/index.ts";
+export {
+  NDArray,
+  isNDArray,
+  SeldonError,
+  SeldonResponse,
+  type SeldonFeedback,
+  type SeldonMessage,
+  type SeldonMeta,
+  type SeldonMetric,
+  type SeldonParameter,
+} from "./protocol/seldon/index.ts";
+export {
+  OnnxModel,
+  type OnnxModelOptions,
+  SeldonComponent,
+  type SeldonComponentLike,
+  SeldonNotImplementedError,
+  loadSeldonComponent,
+} from "./runtime/index.ts";
 export { ModelServer, type ModelServerOptions } from "./server/index.ts";
 export * from "./tensor/index.ts";

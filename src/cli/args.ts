@@ -11,6 +11,8 @@ export interface FlagSpec {
 export interface ParsedArgs {
   positionals: string[];
   flags: Record<string, string | number | boolean | undefined>;
+  /** Flags that took their spec's default (neither given on the command line nor by environment). */
+  defaulted: Set<string>;
 }
 
 export class UsageError extends Error {}
@@ -67,13 +69,17 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
     }
     flags[spec.name] = convert(raw, spec);
   }
+  const defaulted = new Set<string>();
   for (const s of specs) {
     if (flags[s.name] !== undefined) continue;
     const fromEnv = process.env[envName(s)];
     if (fromEnv !== undefined && fromEnv !== "") flags[s.name] = convert(fromEnv, s);
-    else if (s.default !== undefined) flags[s.name] = s.default;
+    else if (s.default !== undefined) {
+      flags[s.name] = s.default;
+      defaulted.add(s.name);
+    }
   }
-  return { positionals, flags };
+  return { positionals, flags, defaulted };
 }
 
 /** Every flag is also an environment variable: `TSERVE_` + its name in capitals, unless the spec names one. */

@@ -8,6 +8,7 @@ import {
   SETTINGS_FILE,
   validatePredictorSettings,
 } from "../model/index.ts";
+import { seldon as seldonProtocol } from "../protocol/index.ts";
 import { MODULE_EXTENSIONS } from "../runtime/index.ts";
 import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
@@ -36,7 +37,13 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: "graph", type: "string", help: "a KServe InferenceGraph (YAML/JSON) served on POST /; its serviceName steps call these models in-process" },
   { name: "service_url_template", type: "string", help: "graph serviceName -> URL for models not served here ({name}, {namespace})" },
   { name: "propagate_headers", type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns a graph forwards to its steps" },
-  // KServe flags accepted so existing command lines keep working; they have no effect here.
+  { name: "seldon", type: "boolean", default: false, help: "serve the module as a Seldon component: Seldon's REST API (/api/v1.0/predictions, /route, /aggregate, /send-feedback, /health/*, /metadata) beside V1/V2; --http_port defaults to 9000" },
+  { name: "parameters", type: "string", env: "PREDICTIVE_UNIT_PARAMETERS", help: 'Seldon component constructor parameters: [{"name":"alpha","value":"0.5","type":"FLOAT"}] (INT, FLOAT, DOUBLE, STRING, BOOL)' },
+  { name: "service_type", aliases: ["service-type"], type: "string", default: "MODEL", help: "Seldon service type (MODEL, ROUTER, TRANSFORMER, COMBINER, OUTPUT_TRANSFORMER); every Seldon route is served whatever it is" },
+  // Seldon and KServe flags accepted so existing command lines keep working; they have no effect here.
+  ...["log_level", "threads", "max_requests", "max_requests_jitter", "keepalive", "metrics_port", "access_log", "single_threaded", "tracing"].map(
+    (name): FlagSpec => ({ name, aliases: [name.replace(/_/g, "-")], type: "string", help: "accepted for Seldon compatibility; no effect" }),
+  ),
   ...["max_threads", "max_asyncio_workers", "enable_docs_url", "enable_latency_logging", "configure_logging", "log_config_file", "access_log_format", "event_loop", "protocol"].map(
     (name): FlagSpec => ({ name, aliases: [name.replace(/_/g, "-")], type: "string", help: "accepted for KServe compatibility; no effect" }),
   ),
@@ -93,7 +100,7 @@ export async function resolveModelArg(
 }
 
 export async function serve(argv: string[]): Promise<ModelServer | undefined> {
-  const { positionals, flags } = parseArgs(argv, [
+  const { positionals, flags, defaulted } = parseArgs(argv, [
     ...SERVE_FLAGS,
     { name: "help", type: "boolean", help: "show this help" },
   ]);
@@ -110,6 +117,26 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
     if (resolved.repository) {
       if (repository) throw new UsageError("Give either a model repository folder or --model-repository, not both");
       repository = resolved.repository;
+    }
+  }
+  const seldon = flags.seldon === true || sources.some((s) => s.settings.runtime === "seldon");
+  if (seldon) {
+    const serviceType = String(flags.service_type).toUpperCase();
+    if (!["MODEL", "ROUTER", "TRANSFORMER", "OUTPUT_TRANSFORMER", "COMBINER", "OUTLIER_DETECTOR"].includes(serviceType)) {
+      throw new UsageError(`--service-type must be MODEL, ROUTER, TRANSFORMER, OUTPUT_TRANSFORMER or COMBINER, got '${flags.service_type}'`);
+    }
+    if (sources.length !== 1 || repository) throw new UsageError("--seldon serves one component module: tserve serve ./MyModel.ts --seldon");
+    const source = sources[0];
+    if (flags.seldon === true) {
+      if (source.settings.runtime === "onnx") throw new UsageError("--seldon wraps a TypeScript/JavaScript component class, not a .onnx file");
+      source.settings = { ...source.settings, runtime: "seldon" };
+    }
+    if (flags.parameters !== undefined) {
+      try {
+        source.settings = { ...source.settings, parameters: { ...source.settings.parameters, ...seldonProtocol.parseSeldonParameters(String(flags.parameters)) } };
+      } catch (err) {
+        throw new UsageError(`MICROSERVICE_BAD_PARAMETER: ${(err as Error).message}`);
+      }
     }
   }
   if (!repository && sources.length === 0 && !flags.graph) {
@@ -140,7 +167,9 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
     graph: graphSpec,
     serviceUrlTemplate: flags.service_url_template as string | undefined,
     propagateHeaders: headerPatterns(flags.propagate_headers),
-    httpPort: flags.http_port as number,
+    // Seldon's microservice listens on 9000 unless told otherwise.
+    httpPort: seldon && defaulted.has("http_port") ? 9000 : (flags.http_port as number),
+    seldon,
     grpcPort: flags.grpc_port as number,
     enableGrpc: flags.enable_grpc as boolean,
     host: flags.host as string,

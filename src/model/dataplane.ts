@@ -123,6 +123,26 @@ export class DataPlane {
     }
   }
 
+  /**
+   * Runs one call on a served model (the Seldon protocol's predict, route, aggregate …) with the same
+   * shutdown check, lookup and success/failure counting as `infer`. Errors pass through unchanged so the
+   * caller's protocol can map user errors to their own status and body.
+   */
+  async invoke<T>(name: string, version: string | undefined, stage: Stage, call: (model: Model) => Promise<T>): Promise<T> {
+    if (this.stopping) throw new ServerNotReady("Server is shutting down.");
+    const { model, version: resolved } = this.repository.resolve(name, version);
+    const t = performance.now();
+    try {
+      const result = await call(model);
+      this.observer?.stage(name, stage, (performance.now() - t) / 1000);
+      this.observer?.outcome(name, resolved, true);
+      return result;
+    } catch (err) {
+      this.observer?.outcome(name, resolved, false);
+      throw err;
+    }
+  }
+
   private async pipeline(
     model: Model,
     payload: unknown,

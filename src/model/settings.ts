@@ -11,7 +11,8 @@ export type VersionPolicy =
 /** The optional `model-settings.json` beside a model (MLServer's idea; Triton's version policy). */
 export interface ModelSettings {
   name?: string;
-  runtime?: "onnx" | "module";
+  /** `seldon`: the module is a Seldon-style component (predict(X, names, meta), route, aggregate …). */
+  runtime?: "onnx" | "module" | "seldon";
   /** The file to load, relative to the version folder (`model.onnx`, `model.ts`). */
   modelFile?: string;
   versionPolicy?: VersionPolicy;
@@ -50,9 +51,9 @@ export function parseModelSettings(raw: unknown, where = SETTINGS_FILE): ModelSe
   };
   if (r.name !== undefined) out.name = typeof r.name === "string" && r.name ? r.name : fail("'name' must be a string");
   if (r.runtime !== undefined) {
-    if (r.runtime !== "onnx" && r.runtime !== "module")
-      fail(`'runtime' must be "onnx" or "module", got ${JSON.stringify(r.runtime)}`);
-    out.runtime = r.runtime as "onnx" | "module";
+    if (r.runtime !== "onnx" && r.runtime !== "module" && r.runtime !== "seldon")
+      fail(`'runtime' must be "onnx", "module" or "seldon", got ${JSON.stringify(r.runtime)}`);
+    out.runtime = r.runtime as "onnx" | "module" | "seldon";
   }
   const file = r.modelFile ?? r.model_file;
   if (file !== undefined) out.modelFile = typeof file === "string" ? file : fail("'modelFile' must be a string");

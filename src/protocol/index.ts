@@ -14,3 +14,4 @@ export {
 export * as v1 from "./v1/index.ts";
 export * as v2 from "./v2/index.ts";
 export * as grpc from "./grpc/index.ts";
+export * as seldon from "./seldon/index.ts";

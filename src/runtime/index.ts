@@ -5,11 +5,22 @@ import { type Model, type ModelLoader, type ModelSource, setRemotePredictorFacto
 import { loadModuleModel, MODULE_EXTENSIONS, MODULE_FILES } from "./module/load-module.ts";
 import { OnnxModel } from "./onnx/onnx-model.ts";
 import { ClientPredictor } from "./remote/remote-predictor.ts";
+import { loadSeldonComponent } from "./seldon/load-component.ts";
 
 export { importUserModule, loadModuleModel, MODULE_EXTENSIONS } from "./module/load-module.ts";
 export { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "./onnx/convert.ts";
 export { OnnxModel, type OnnxModelOptions } from "./onnx/onnx-model.ts";
 export { ClientPredictor, forwardableHeaders } from "./remote/remote-predictor.ts";
+export {
+  isSeldonComponent,
+  SeldonComponent,
+  type SeldonComponentLike,
+  type SeldonComponentOptions,
+  type SeldonMethod,
+  type SeldonMetricsSink,
+  SeldonNotImplementedError,
+} from "./seldon/component.ts";
+export { type LoadComponentOptions, loadSeldonComponent } from "./seldon/load-component.ts";
 
 // Transformers (models with a predictorHost) forward through the inference clients.
 setRemotePredictorFactory((settings) => new ClientPredictor(settings));
@@ -38,6 +49,16 @@ export const loadModel: ModelLoader = async (source: ModelSource, version): Prom
       path: join(version.dir, onnxFile),
       inputs: settings.inputs,
       outputs: settings.outputs,
+    });
+  } else if (runtime === "seldon") {
+    if (!moduleFile) throw new InvalidInput(`No component module (model.ts / model.js) in ${version.dir}`);
+    model = await loadSeldonComponent(join(version.dir, moduleFile), source.name, {
+      ...options,
+      args: settings.parameters,
+      unitId: process.env.PREDICTIVE_UNIT_ID ?? source.name,
+      image: process.env.PREDICTIVE_UNIT_IMAGE,
+      includeMetricsInResponse: process.env.INCLUDE_METRICS_IN_CLIENT_RESPONSE?.toLowerCase() !== "false",
+      modelMetadataEnv: process.env.MODEL_METADATA,
     });
   } else if (runtime === "module") {
     if (!moduleFile) throw new InvalidInput(`No model module (model.ts / model.js) in ${version.dir}`);

@@ -6,6 +6,7 @@ import type { Logger } from "./logger.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { registerGraphRoutes } from "./routes/graph.ts";
 import { registerRepositoryRoutes } from "./routes/repository.ts";
+import { registerSeldonRoutes } from "./routes/seldon.ts";
 import { registerV1Routes } from "./routes/v1.ts";
 import { registerV2Routes } from "./routes/v2.ts";
 
@@ -18,6 +19,8 @@ export interface HttpAppOptions {
   keepAliveTimeoutMs?: number;
   /** An inference graph on POST / (standalone: on every path, with no model routes). */
   graph?: { router: GraphRouter; standalone: boolean; isReady: () => boolean };
+  /** Seldon's microservice routes for this served component. */
+  seldon?: { modelName: string };
 }
 
 /** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
@@ -56,6 +59,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     registerRepositoryRoutes(app, dataplane);
   }
   if (options.graph) registerGraphRoutes(app, options.graph);
+  if (options.seldon) registerSeldonRoutes(app, dataplane, { modelName: options.seldon.modelName, logger });
   app.get("/metrics", async (_req, reply) => {
     const { body, contentType } = await metrics.render();
     return reply.header("content-type", contentType).send(body);

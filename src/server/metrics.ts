@@ -1,10 +1,15 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { GraphObserver } from "../graph/index.ts";
 import type { InferenceObserver, Stage } from "../model/index.ts";
+import type { SeldonComponent, SeldonMethod, SeldonMetricsSink } from "../runtime/index.ts";
+import type { SeldonMetric } from "../protocol/seldon/types.ts";
+import { SeldonMetricsStore } from "./seldon-metrics.ts";
 
 /** KServe's latency histograms plus per-model request counters, on a registry of this server's own. */
-export class ServerMetrics implements InferenceObserver, GraphObserver {
+export class ServerMetrics implements InferenceObserver, GraphObserver, SeldonMetricsSink {
   readonly registry = new Registry();
+  /** Seldon components' custom metrics (COUNTER/GAUGE/TIMER with per-metric tags) and feedback counters. */
+  readonly seldon = new SeldonMetricsStore();
   private readonly histograms: Record<Stage, Histogram<"model_name">>;
   private readonly success: Counter<"model_name" | "model_version">;
   private readonly failure: Counter<"model_name" | "model_version">;
@@ -112,7 +117,32 @@ export class ServerMetrics implements InferenceObserver, GraphObserver {
     if (status < 200 || status >= 300) m.failures.labels(graph, node, step).inc();
   }
 
+  /** The fixed labels of a Seldon component's custom metrics (Seldon takes them from its pod environment). */
+  private seldonLabels(component: SeldonComponent, method: SeldonMethod): Record<string, string> {
+    const env = process.env;
+    return {
+      method,
+      model_name: component.name,
+      model_image: component.image,
+      model_version: component.version ?? "",
+      predictor_name: env.PREDICTOR_ID ?? "",
+      predictor_version: env.PREDICTOR_VERSION ?? "",
+      deployment_name: env.SELDON_DEPLOYMENT_ID ?? "",
+      worker_id: String(process.pid),
+    };
+  }
+
+  record(component: SeldonComponent, method: SeldonMethod, metrics: SeldonMetric[]): void {
+    this.seldon.record(metrics, this.seldonLabels(component, method));
+  }
+
+  feedback(component: SeldonComponent, reward: number): void {
+    this.seldon.recordFeedback(reward, this.seldonLabels(component, "feedback"));
+  }
+
   async render(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    const own = await this.registry.metrics();
+    const seldon = this.seldon.render();
+    return { body: seldon ? `${own.endsWith("\n") ? own : `${own}\n`}${seldon}` : own, contentType: this.registry.contentType };
   }
 }

@@ -10,7 +10,7 @@ import {
   type PredictorSettings,
 } from "../model/index.ts";
 import { dataPlaneModels, GraphRouter, type InferenceGraph } from "../graph/index.ts";
-import { loadModel } from "../runtime/index.ts";
+import { isSeldonComponent, loadModel } from "../runtime/index.ts";
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { buildHttpApp } from "./http.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
@@ -45,6 +45,11 @@ export interface ModelServerOptions {
   serviceUrlTemplate?: string;
   /** Header name patterns forwarded to graph steps (default: PROPAGATE_HEADERS from the environment). */
   propagateHeaders?: string[];
+  /**
+   * Serve Seldon's microservice API (/predict, /api/v1.0/predictions, /route, /aggregate, /send-feedback,
+   * /health/*, /metadata) for this component (`true`: the only served model), beside V1/V2.
+   */
+  seldon?: boolean | { modelName: string };
   logger?: Logger;
 }
 
@@ -72,13 +77,12 @@ export class ModelServer {
     this.options = options;
     this.logger = options.logger ?? consoleLogger();
     const predictor = options.predictor;
-    const loader: ModelLoader = predictor
-      ? async (source, version) => {
-          const model = await loadModel(source, version);
-          if (!model.predictorHost) applyPredictorSettings(model, predictor);
-          return model;
-        }
-      : loadModel;
+    const loader: ModelLoader = async (source, version) => {
+      const model = await loadModel(source, version);
+      if (predictor && !model.predictorHost) applyPredictorSettings(model, predictor);
+      if (isSeldonComponent(model)) model.metricsSink = this.metrics;
+      return model;
+    };
     this.repository = new ModelRepository({
       root: options.modelRepository,
       loader,
@@ -105,6 +109,7 @@ export class ModelServer {
   async start(models: Model[] = [], sources: ModelSource[] = []): Promise<this> {
     for (const m of models) {
       if (this.options.predictor && !m.predictorHost) applyPredictorSettings(m, this.options.predictor);
+      if (isSeldonComponent(m)) m.metricsSink = this.metrics;
       await this.repository.register(m);
     }
     for (const s of sources) await this.repository.addSource(s);
@@ -125,6 +130,7 @@ export class ModelServer {
       dataplane: this.dataplane,
       metrics: this.metrics,
       logger: this.logger,
+      seldon: this.seldonRoutes(),
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
     });
@@ -147,6 +153,17 @@ export class ModelServer {
       `tserve listening on http://${this.options.host ?? "0.0.0.0"}:${this.boundPort}${this.boundGrpcPort !== undefined ? ` and grpc ${this.boundGrpcPort}` : ""} with ${index.filter((m) => m.state === "READY").length}/${index.length} model versions ready`,
     );
     return this;
+  }
+
+  private seldonRoutes(): { modelName: string } | undefined {
+    const option = this.options.seldon;
+    if (!option) return undefined;
+    if (option !== true) return option;
+    const names = this.repository.names();
+    if (names.length !== 1) {
+      throw new Error(`Seldon mode serves exactly one component; this server has ${names.length} models (${names.join(", ")}). Name one with seldon: { modelName }.`);
+    }
+    return { modelName: names[0] };
   }
 
   /** Graceful stop: refuse new inferences, drain open requests, unload every model. */

@@ -1,0 +1,417 @@
+import { Model, type ModelOptions, type RequestContext } from "../../model/index.ts";
+import { type InferRequest, type InferResponse, isInferRequest, type ModelMetadata } from "../../protocol/index.ts";
+import {
+  arrayData,
+  buildMeta,
+  buildResponse,
+  dataToArray,
+  isSeldonResponse,
+  messageNames,
+  messagePayload,
+  payloadKind,
+} from "../../protocol/seldon/codec.ts";
+import { SeldonError } from "../../protocol/seldon/errors.ts";
+import { buildSeldonMetadata, validateSeldonMetadata } from "../../protocol/seldon/metadata.ts";
+import { validateMetrics } from "../../protocol/seldon/metrics.ts";
+import { NDArray } from "../../protocol/seldon/ndarray.ts";
+import type { SeldonFeedback, SeldonMessage, SeldonMeta, SeldonMetric } from "../../protocol/seldon/types.ts";
+import type { Datatype, Tensor } from "../../tensor/index.ts";
+
+/** The `method` label of Seldon's custom metrics. */
+export type SeldonMethod = "predict" | "inputtransform" | "outputtransform" | "router" | "aggregate" | "feedback" | "health";
+
+/** Where a component's custom metrics go (the server's Prometheus store). */
+export interface SeldonMetricsSink {
+  record(component: SeldonComponent, method: SeldonMethod, metrics: SeldonMetric[]): void;
+  feedback(component: SeldonComponent, reward: number): void;
+}
+
+/**
+ * Thrown by a `*Raw` method to say "not handled here": the wrapper then calls the plain method, as Seldon's
+ * SeldonNotImplementedError does.
+ */
+export class SeldonNotImplementedError extends Error {
+  constructor(message = "not implemented") {
+    super(message);
+    this.name = "SeldonNotImplementedError";
+  }
+}
+
+type Fn = (...args: any[]) => unknown;
+
+/** A user's Seldon component: any object with some of these methods (camelCase, or Seldon's snake_case). */
+export interface SeldonComponentLike {
+  predict?(X: any, names: string[], meta: SeldonMeta): unknown;
+  predictRaw?(msg: SeldonMessage): unknown;
+  transformInput?(X: any, names: string[], meta: SeldonMeta): unknown;
+  transformInputRaw?(msg: SeldonMessage): unknown;
+  transformOutput?(X: any, names: string[], meta: SeldonMeta): unknown;
+  transformOutputRaw?(msg: SeldonMessage): unknown;
+  route?(X: any, names: string[], meta: SeldonMeta): unknown;
+  routeRaw?(msg: SeldonMessage): unknown;
+  aggregate?(Xs: any[], namesList: string[][]): unknown;
+  aggregateRaw?(msgs: SeldonMessage[]): unknown;
+  sendFeedback?(features: any, names: string[], reward: number, truth: any, routing: number | undefined): unknown;
+  sendFeedbackRaw?(feedback: SeldonFeedback): unknown;
+  metrics?(): unknown;
+  tags?(): Record<string, unknown> | undefined;
+  classNames?: string[] | (() => string[]);
+  healthStatus?(): unknown;
+  healthStatusRaw?(): unknown;
+  initMetadata?(): unknown;
+  load?(): unknown;
+  unload?(): unknown;
+}
+
+const ALIASES: Record<string, string> = {
+  predictRaw: "predict_raw",
+  transformInput: "transform_input",
+  transformInputRaw: "transform_input_raw",
+  transformOutput: "transform_output",
+  transformOutputRaw: "transform_output_raw",
+  routeRaw: "route_raw",
+  aggregateRaw: "aggregate_raw",
+  sendFeedback: "send_feedback",
+  sendFeedbackRaw: "send_feedback_raw",
+  classNames: "class_names",
+  healthStatus: "health_status",
+  healthStatusRaw: "health_status_raw",
+  initMetadata: "init_metadata",
+};
+
+export interface SeldonComponentOptions extends ModelOptions {
+  /** This unit's id in a graph (PREDICTIVE_UNIT_ID): feedback's routing is read under it, requestPath names it. */
+  unitId?: string;
+  /** The image (or runtime) reported in meta.requestPath. */
+  image?: string;
+  /** INCLUDE_METRICS_IN_CLIENT_RESPONSE (default true). */
+  includeMetricsInResponse?: boolean;
+  /** MODEL_METADATA (JSON or YAML) merged over initMetadata(). */
+  modelMetadataEnv?: string;
+}
+
+const COMPONENT_MARK = Symbol.for("tserve.SeldonComponent");
+
+async function settle<T>(v: T | PromiseLike<T>): Promise<T> {
+  return await v;
+}
+
+/**
+ * Wraps a user's Seldon-style class into tserve's Model contract. The Seldon routes and Seldon graphs call the
+ * `seldon*` methods with SeldonMessages; V1/V2 clients reach the same `predict` through `Model.predict`.
+ */
+export class SeldonComponent extends Model {
+  readonly [COMPONENT_MARK] = true;
+  readonly user: SeldonComponentLike;
+  readonly unitId: string;
+  readonly image: string;
+  readonly includeMetricsInResponse: boolean;
+  metricsSink?: SeldonMetricsSink;
+  private readonly metadataEnv?: string;
+  private metadataResult: ReturnType<typeof validateSeldonMetadata> = { ok: false, error: "not loaded" };
+
+  constructor(user: SeldonComponentLike, name: string, options: SeldonComponentOptions = {}) {
+    super(name, options);
+    this.user = user;
+    this.unitId = options.unitId ?? name;
+    this.image = options.image ?? "";
+    this.includeMetricsInResponse = options.includeMetricsInResponse ?? true;
+    this.metadataEnv = options.modelMetadataEnv;
+    this.version = options.version;
+  }
+
+  version?: string;
+
+  private fn(name: string): Fn | undefined {
+    const u = this.user as Record<string, unknown>;
+    const f = u[name] ?? (ALIASES[name] ? u[ALIASES[name]] : undefined);
+    return typeof f === "function" ? (f as Fn).bind(this.user) : undefined;
+  }
+
+  /** Whether the user's class implements a method (either spelling). */
+  has(name: keyof SeldonComponentLike): boolean {
+    return this.fn(name) !== undefined;
+  }
+
+  override async load(): Promise<void> {
+    await settle(this.fn("load")?.());
+    let fromModel: unknown;
+    let initError: string | undefined;
+    try {
+      fromModel = await settle(this.fn("initMetadata")?.());
+    } catch (err) {
+      initError = `initMetadata() failed: ${(err as Error).message}`;
+    }
+    const doc = buildSeldonMetadata({ fromModel, env: this.metadataEnv, defaults: { name: this.name, versions: this.version ? [this.version] : [] } });
+    this.metadataResult = initError ? { ok: false, error: initError } : validateSeldonMetadata(doc);
+    this.ready = true;
+  }
+
+  override async unload(): Promise<void> {
+    await settle(this.fn("unload")?.());
+    await super.unload();
+  }
+
+  /** The validated /metadata document, or a MICROSERVICE_BAD_METADATA error. */
+  seldonMetadata(): unknown {
+    if (!this.metadataResult.ok) {
+      throw new SeldonError("Model metadata unavailable", 500, "MICROSERVICE_BAD_METADATA");
+    }
+    return this.metadataResult.value;
+  }
+
+  /** Why metadata is invalid (for logs), when it is. */
+  get metadataError(): string | undefined {
+    return this.metadataResult.ok ? undefined : this.metadataResult.error;
+  }
+
+  private classNames(): string[] | undefined {
+    const u = this.user as Record<string, unknown>;
+    const v = u.classNames ?? u.class_names;
+    const names = typeof v === "function" ? (v as Fn).call(this.user) : v;
+    return Array.isArray(names) ? names.map(String) : undefined;
+  }
+
+  private staticTags(): Record<string, unknown> | undefined {
+    const t = this.fn("tags")?.();
+    return t && typeof t === "object" ? (t as Record<string, unknown>) : undefined;
+  }
+
+  /** metrics() then the runtime metrics, validated, recorded to Prometheus; returned for the response meta. */
+  private customMetrics(method: SeldonMethod, runtime?: unknown): SeldonMetric[] {
+    const metrics = [...validateMetrics(this.fn("metrics")?.()), ...validateMetrics(runtime)];
+    if (metrics.length > 0) this.metricsSink?.record(this, method, metrics);
+    return metrics;
+  }
+
+  private requestPath(): Record<string, string> | undefined {
+    return this.unitId && this.image ? { [this.unitId]: this.image } : undefined;
+  }
+
+  /** A `*Raw` method's answer, or undefined when there is none (or it said "not implemented"). */
+  private async tryRaw(name: string, method: SeldonMethod, ...args: unknown[]): Promise<SeldonMessage | undefined> {
+    const raw = this.fn(name);
+    if (!raw) return undefined;
+    let result: unknown;
+    try {
+      result = await settle(raw(...args));
+    } catch (err) {
+      if (err instanceof SeldonNotImplementedError || (err as Error)?.name === "SeldonNotImplementedError") return undefined;
+      throw err;
+    }
+    if (typeof result !== "object" || result === null || Array.isArray(result)) {
+      throw new SeldonError(`${name}() must return a SeldonMessage object, got ${result === null ? "null" : typeof result}`, 500, "MICROSERVICE_INTERNAL_ERROR");
+    }
+    const msg = result as SeldonMessage;
+    const metrics = validateMetrics(msg.meta?.metrics);
+    if (metrics.length > 0) this.metricsSink?.record(this, method, metrics);
+    return msg;
+  }
+
+  /** predict, transform-input and transform-output share one shape: payload in, payload out. */
+  private async callPayloadMethod(
+    msg: SeldonMessage,
+    plain: "predict" | "transformInput" | "transformOutput",
+    method: SeldonMethod,
+  ): Promise<SeldonMessage> {
+    const raw = await this.tryRaw(`${plain}Raw`, method, msg);
+    if (raw) return raw;
+    const f = this.fn(plain);
+    const X = messagePayload(msg);
+    // No predict -> [] (Seldon); no transform -> the input passes through.
+    let result: unknown = f ? await settle(f(X, messageNames(msg), msg.meta ?? {})) : plain === "predict" ? [] : X;
+    let runtimeTags: Record<string, unknown> | undefined;
+    let runtimeMetrics: unknown;
+    if (isSeldonResponse(result)) {
+      runtimeTags = result.tags;
+      runtimeMetrics = result.metrics;
+      result = result.data;
+    }
+    const metrics = this.customMetrics(method, runtimeMetrics);
+    return buildResponse(result, msg, {
+      classNames: this.classNames(),
+      tags: [this.staticTags(), runtimeTags],
+      metrics,
+      includeMetrics: this.includeMetricsInResponse,
+      requestPath: this.requestPath(),
+    });
+  }
+
+  seldonPredict(msg: SeldonMessage): Promise<SeldonMessage> {
+    return this.callPayloadMethod(msg, "predict", "predict");
+  }
+
+  seldonTransformInput(msg: SeldonMessage): Promise<SeldonMessage> {
+    return this.callPayloadMethod(msg, "transformInput", "inputtransform");
+  }
+
+  seldonTransformOutput(msg: SeldonMessage): Promise<SeldonMessage> {
+    return this.callPayloadMethod(msg, "transformOutput", "outputtransform");
+  }
+
+  async seldonRoute(msg: SeldonMessage): Promise<SeldonMessage> {
+    const raw = await this.tryRaw("routeRaw", "router", msg);
+    if (raw) return raw;
+    const f = this.fn("route");
+    if (!f) throw new SeldonError("Route not defined");
+    let result = await settle(f(messagePayload(msg), messageNames(msg), msg.meta ?? {}));
+    let runtimeMetrics: unknown;
+    if (isSeldonResponse(result)) {
+      runtimeMetrics = result.metrics;
+      result = result.data;
+    }
+    if (typeof result !== "number" || !Number.isInteger(result)) {
+      throw new SeldonError(`Routing response must be int but got ${JSON.stringify(result) ?? String(result)}`);
+    }
+    this.customMetrics("router", runtimeMetrics);
+    return {
+      data: arrayData(new NDArray(Float64Array.of(result), [1, 1]), payloadKind(msg)),
+      meta: buildMeta(msg.meta, { puidOnly: true }),
+    };
+  }
+
+  async seldonAggregate(msgs: SeldonMessage[]): Promise<SeldonMessage> {
+    const raw = await this.tryRaw("aggregateRaw", "aggregate", msgs);
+    if (raw) return raw;
+    const f = this.fn("aggregate");
+    if (!f) throw new SeldonError("Aggregate not defined");
+    let result = await settle(f(msgs.map((m) => messagePayload(m)), msgs.map((m) => messageNames(m))));
+    let runtimeTags: Record<string, unknown> | undefined;
+    let runtimeMetrics: unknown;
+    if (isSeldonResponse(result)) {
+      runtimeTags = result.tags;
+      runtimeMetrics = result.metrics;
+      result = result.data;
+    }
+    const metrics = this.customMetrics("aggregate", runtimeMetrics);
+    // The answer mirrors the first message's kind; tags and requestPath merge (later wins), metrics concatenate.
+    const merged: SeldonMeta = {};
+    for (const m of msgs) {
+      if (m.meta?.puid !== undefined && merged.puid === undefined) merged.puid = m.meta.puid;
+      if (m.meta?.tags) merged.tags = { ...merged.tags, ...m.meta.tags };
+      if (m.meta?.requestPath) merged.requestPath = { ...merged.requestPath, ...m.meta.requestPath };
+      if (m.meta?.routing) merged.routing = { ...merged.routing, ...m.meta.routing };
+      if (m.meta?.metrics) merged.metrics = [...(merged.metrics ?? []), ...m.meta.metrics];
+    }
+    const template: SeldonMessage = { ...msgs[0], meta: merged };
+    return buildResponse(result, template, {
+      classNames: this.classNames(),
+      tags: [this.staticTags(), runtimeTags],
+      metrics,
+      includeMetrics: this.includeMetricsInResponse,
+      requestPath: this.requestPath(),
+    });
+  }
+
+  async seldonSendFeedback(feedback: SeldonFeedback): Promise<SeldonMessage> {
+    const reward = feedback.reward;
+    if (typeof reward === "number" && reward !== 0) this.metricsSink?.feedback(this, reward);
+    const raw = await this.tryRaw("sendFeedbackRaw", "feedback", feedback);
+    if (raw) return raw;
+    const f = this.fn("sendFeedback");
+    let result: unknown = [];
+    let runtimeMetrics: unknown;
+    if (f) {
+      const routing = feedback.response?.meta?.routing?.[this.unitId];
+      result = await settle(
+        f(
+          messagePayload(feedback.request),
+          messageNames(feedback.request),
+          reward ?? 0,
+          feedback.truth ? messagePayload(feedback.truth) : undefined,
+          routing,
+        ),
+      );
+      if (result === undefined || result === null) result = [];
+      if (isSeldonResponse(result)) {
+        runtimeMetrics = result.metrics;
+        result = result.data ?? [];
+      }
+    }
+    const metrics = this.customMetrics("feedback", runtimeMetrics);
+    return buildResponse(result, feedback.request, {
+      tags: [this.staticTags()],
+      metrics,
+      includeMetrics: this.includeMetricsInResponse,
+    });
+  }
+
+  async seldonHealthStatus(): Promise<SeldonMessage> {
+    const raw = await this.tryRaw("healthStatusRaw", "health");
+    if (raw) return raw;
+    const f = this.fn("healthStatus");
+    let result = f ? await settle(f()) : "healthy";
+    let runtimeMetrics: unknown;
+    if (isSeldonResponse(result)) {
+      runtimeMetrics = result.metrics;
+      result = result.data;
+    }
+    const metrics = this.customMetrics("health", runtimeMetrics);
+    return buildResponse(result, undefined, { classNames: this.classNames(), tags: [this.staticTags()], metrics, includeMetrics: this.includeMetricsInResponse });
+  }
+
+  // ---- V1 / V2 clients reach the same predict ----
+
+  override async predict(payload: any, _context: RequestContext): Promise<unknown> {
+    if (isInferRequest(payload)) return this.predictV2(payload);
+    const body = payload as Record<string, unknown> | null;
+    if (body && typeof body === "object" && ("data" in body || "strData" in body || "jsonData" in body || "binData" in body)) {
+      return this.seldonPredict(body as SeldonMessage);
+    }
+    const instances = body?.instances ?? body?.inputs;
+    if (!Array.isArray(instances)) throw new SeldonError('Expected {"instances": [...]} (or a Seldon message with "data")');
+    const answer = await this.seldonPredict({ data: { ndarray: instances } });
+    return { predictions: answerValue(answer) };
+  }
+
+  private async predictV2(request: InferRequest): Promise<InferResponse> {
+    const input = request.inputs[0];
+    if (!input) throw new SeldonError("The request has no inputs");
+    const values = Array.from(input.data as ArrayLike<unknown>, (v) =>
+      typeof v === "bigint" ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : v,
+    );
+    const arr = new NDArray(values.every((v) => typeof v === "number") ? Float64Array.from(values as number[]) : values, input.shape);
+    const answer = await this.seldonPredict(
+      arr.isNumeric ? { data: { names: [], tensor: { shape: arr.shape, values: Array.from(arr.data as Float64Array) } } } : { data: { ndarray: arr.toArray() } },
+    );
+    return { modelName: this.name, outputs: [answerTensor(answer)] };
+  }
+
+  override metadata(): ModelMetadata {
+    const v = this.metadataResult.ok ? (this.metadataResult.value as { inputs?: unknown[]; outputs?: unknown[]; platform?: string }) : undefined;
+    const isV2 = (t: unknown): t is { name: string; datatype: Datatype; shape: number[] } =>
+      typeof (t as { datatype?: unknown })?.datatype === "string" && typeof (t as { name?: unknown }).name === "string";
+    return {
+      name: this.name,
+      platform: v?.platform ?? "",
+      inputs: (v?.inputs ?? []).filter(isV2),
+      outputs: (v?.outputs ?? []).filter(isV2),
+    };
+  }
+}
+
+/** The answer's payload as a plain JS value (for V1's predictions). */
+function answerValue(answer: SeldonMessage): unknown {
+  if (answer.data) return dataToArray(answer.data).toArray();
+  if (answer.strData !== undefined) return answer.strData;
+  if (answer.binData !== undefined) return { b64: answer.binData };
+  return answer.jsonData;
+}
+
+function answerTensor(answer: SeldonMessage): Tensor {
+  if (answer.data) {
+    const arr = dataToArray(answer.data);
+    if (arr.isNumeric) {
+      return { name: "output-0", datatype: arr.dtype === "int64" ? "INT64" : "FP64", shape: arr.shape, data: arr.dtype === "int64" ? BigInt64Array.from(arr.data as Float64Array, (v) => BigInt(v)) : (arr.data as Float64Array) };
+    }
+    if (arr.dtype === "bool") return { name: "output-0", datatype: "BOOL", shape: arr.shape, data: Uint8Array.from(arr.data as boolean[], (b) => (b ? 1 : 0)) };
+    return { name: "output-0", datatype: "BYTES", shape: arr.shape, data: (arr.data as unknown[]).map((v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v))) };
+  }
+  const text = answer.strData ?? (answer.binData !== undefined ? undefined : JSON.stringify(answer.jsonData));
+  const bytes = text !== undefined ? Buffer.from(text) : Buffer.from(answer.binData ?? "", "base64");
+  return { name: "output-0", datatype: "BYTES", shape: [1], data: [bytes] };
+}
+
+export function isSeldonComponent(value: unknown): value is SeldonComponent {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[COMPONENT_MARK] === true;
+}
