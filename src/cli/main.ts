@@ -9,6 +9,7 @@ const USAGE = `tserve ${SERVER_VERSION}: serve ONNX and TypeScript models over K
 Usage:
   tserve serve [MODEL] [options]   serve a model file, a model folder, or --model-repository DIR
   tserve graph GRAPH.yaml          run a KServe InferenceGraph as a standalone router (tserve graph --help)
+  tserve seldon-graph DEPLOY.yaml  run a SeldonDeployment graph with Seldon's executor API (port 8000)
   tserve --version
 
 ${SERVE_USAGE}`;
@@ -34,6 +35,14 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case "serve": {
         const server = await serve(rest);
+        if (server) stopOnSignals(server);
+        return 0;
+      }
+      case "seldon-graph": {
+        if (!rest[0] || rest[0].startsWith("--")) {
+          throw new UsageError("Usage: tserve seldon-graph DEPLOYMENT.yaml [serve options]  (Seldon's executor API on port 8000)");
+        }
+        const server = await serve(["--seldon_graph", rest[0], ...rest.slice(1)], { seldonGraphHttpPort: 8000 });
         if (server) stopOnSignals(server);
         return 0;
       }

@@ -1,4 +1,4 @@
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
 import {
   discoverModel,
@@ -8,6 +8,7 @@ import {
   SETTINGS_FILE,
   validatePredictorSettings,
 } from "../model/index.ts";
+import { graphNodes, parameterValues, parseSeldonDeployment, type SeldonGraphSpec } from "../graph/index.ts";
 import { seldon as seldonProtocol } from "../protocol/index.ts";
 import { MODULE_EXTENSIONS } from "../runtime/index.ts";
 import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
@@ -38,6 +39,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: "service_url_template", type: "string", help: "graph serviceName -> URL for models not served here ({name}, {namespace})" },
   { name: "propagate_headers", type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns a graph forwards to its steps" },
   { name: "seldon", type: "boolean", default: false, help: "serve the module as a Seldon component: Seldon's REST API (/api/v1.0/predictions, /route, /aggregate, /send-feedback, /health/*, /metadata) beside V1/V2; --http_port defaults to 9000" },
+  { name: "seldon_graph", aliases: ["seldon-graph"], type: "string", help: "a SeldonDeployment (YAML/JSON) whose graph is served on /api/v1.0/predictions and /api/v1.0/feedback; nodes with modelUri are loaded here, nodes with an endpoint are called over REST" },
+  { name: "seldon_graph_timeout", type: "number", default: 60, help: "seconds one Seldon graph component call may take (504 past it)" },
   { name: "parameters", type: "string", env: "PREDICTIVE_UNIT_PARAMETERS", help: 'Seldon component constructor parameters: [{"name":"alpha","value":"0.5","type":"FLOAT"}] (INT, FLOAT, DOUBLE, STRING, BOOL)' },
   { name: "service_type", aliases: ["service-type"], type: "string", default: "MODEL", help: "Seldon service type (MODEL, ROUTER, TRANSFORMER, COMBINER, OUTPUT_TRANSFORMER); every Seldon route is served whatever it is" },
   // Seldon and KServe flags accepted so existing command lines keep working; they have no effect here.
@@ -99,7 +102,39 @@ export async function resolveModelArg(
   return { repository: full };
 }
 
-export async function serve(argv: string[]): Promise<ModelServer | undefined> {
+/**
+ * Reads a SeldonDeployment and turns its nodes' `modelUri`s (relative to the file) into model sources named
+ * after the nodes: module files are Seldon components, with the node's parameters as constructor arguments.
+ */
+export async function loadSeldonGraphFile(path: string): Promise<{ spec: SeldonGraphSpec; sources: ModelSource[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new UsageError(`Cannot read SeldonDeployment file ${path}`);
+  }
+  let spec: SeldonGraphSpec;
+  try {
+    spec = parseSeldonDeployment(text, path);
+  } catch (err) {
+    throw new UsageError(`Invalid SeldonDeployment ${path}: ${(err as Error).message}`);
+  }
+  const sources: ModelSource[] = [];
+  for (const node of graphNodes(spec.graph)) {
+    if (!node.modelUri || node.endpoint) continue;
+    const uri = node.modelUri.startsWith("file://") ? new URL(node.modelUri).pathname : node.modelUri;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new UsageError(`Node ${node.name}: modelUri ${node.modelUri} is not a local path (remote storage is not supported yet)`);
+    const resolved = await resolveModelArg(resolve(dirname(path), uri), node.name);
+    if (!resolved.source) throw new UsageError(`Node ${node.name}: modelUri ${node.modelUri} is a folder of models, not one model`);
+    const source = resolved.source;
+    if (source.settings.runtime === "module") source.settings = { ...source.settings, runtime: "seldon" };
+    if (node.parameters.length > 0) source.settings = { ...source.settings, parameters: { ...source.settings.parameters, ...parameterValues(node.parameters) } };
+    sources.push(source);
+  }
+  return { spec, sources };
+}
+
+export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: number } = {}): Promise<ModelServer | undefined> {
   const { positionals, flags, defaulted } = parseArgs(argv, [
     ...SERVE_FLAGS,
     { name: "help", type: "boolean", help: "show this help" },
@@ -139,7 +174,14 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
       }
     }
   }
-  if (!repository && sources.length === 0 && !flags.graph) {
+  let seldonGraph: SeldonGraphSpec | undefined;
+  if (flags.seldon_graph) {
+    if (seldon) throw new UsageError("Give either --seldon (one component) or --seldon_graph (a graph), not both");
+    const loaded = await loadSeldonGraphFile(String(flags.seldon_graph));
+    seldonGraph = loaded.spec;
+    sources.push(...loaded.sources);
+  }
+  if (!repository && sources.length === 0 && !flags.graph && !seldonGraph) {
     throw new UsageError(`Nothing to serve: give a MODEL path or --model-repository.\n\n${SERVE_USAGE}`);
   }
   const protocol = String(flags.predictor_protocol);
@@ -168,8 +210,16 @@ export async function serve(argv: string[]): Promise<ModelServer | undefined> {
     serviceUrlTemplate: flags.service_url_template as string | undefined,
     propagateHeaders: headerPatterns(flags.propagate_headers),
     // Seldon's microservice listens on 9000 unless told otherwise.
-    httpPort: seldon && defaulted.has("http_port") ? 9000 : (flags.http_port as number),
+    httpPort: !defaulted.has("http_port")
+      ? (flags.http_port as number)
+      : seldon
+        ? 9000
+        : seldonGraph && defaults.seldonGraphHttpPort !== undefined
+          ? defaults.seldonGraphHttpPort
+          : (flags.http_port as number),
     seldon,
+    seldonGraph,
+    seldonGraphTimeoutMs: (flags.seldon_graph_timeout as number) * 1000,
     grpcPort: flags.grpc_port as number,
     enableGrpc: flags.enable_grpc as boolean,
     host: flags.host as string,

@@ -14,3 +14,23 @@ export {
   validateGraph,
 } from "./spec.ts";
 export { DEFAULT_SERVICE_URL_TEMPLATE, HttpTarget, type LocalModels, LocalTarget, type StepTarget } from "./targets.ts";
+export {
+  newPuid,
+  SeldonGraphExecutor,
+  type SeldonGraphExecutorOptions,
+  type SeldonGraphMetadata,
+  type SeldonGraphObserver,
+  type SeldonStepMethod,
+} from "./seldon/executor.ts";
+export { dataPlaneSeldonUnits, LocalSeldonUnit } from "./seldon/local-unit.ts";
+export { RandomABTestUnit } from "./seldon/random-abtest.ts";
+export { RemoteSeldonUnit } from "./seldon/remote-unit.ts";
+export {
+  graphNodes,
+  parameterValues,
+  parseSeldonDeployment,
+  type SeldonGraphNode,
+  type SeldonGraphSpec,
+  toSeldonGraphSpec,
+} from "./seldon/spec.ts";
+export type { SeldonCallContext, SeldonUnit } from "./seldon/unit.ts";

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import type { GraphRouter } from "../graph/index.ts";
+import type { GraphRouter, SeldonGraphExecutor } from "../graph/index.ts";
 import type { DataPlane } from "../model/index.ts";
 import { notFoundHandler, restError, sendError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -7,6 +7,7 @@ import type { ServerMetrics } from "./metrics.ts";
 import { registerGraphRoutes } from "./routes/graph.ts";
 import { registerRepositoryRoutes } from "./routes/repository.ts";
 import { registerSeldonRoutes } from "./routes/seldon.ts";
+import { registerSeldonGraphRoutes } from "./routes/seldon-graph.ts";
 import { registerV1Routes } from "./routes/v1.ts";
 import { registerV2Routes } from "./routes/v2.ts";
 
@@ -21,6 +22,8 @@ export interface HttpAppOptions {
   graph?: { router: GraphRouter; standalone: boolean; isReady: () => boolean };
   /** Seldon's microservice routes for this served component. */
   seldon?: { modelName: string };
+  /** Seldon's executor API for a SeldonDeployment graph. */
+  seldonGraph?: { executor: SeldonGraphExecutor; isReady: () => boolean };
 }
 
 /** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
@@ -60,6 +63,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   }
   if (options.graph) registerGraphRoutes(app, options.graph);
   if (options.seldon) registerSeldonRoutes(app, dataplane, { modelName: options.seldon.modelName, logger });
+  if (options.seldonGraph) registerSeldonGraphRoutes(app, { ...options.seldonGraph, logger, metrics });
   app.get("/metrics", async (_req, reply) => {
     const { body, contentType } = await metrics.render();
     return reply.header("content-type", contentType).send(body);

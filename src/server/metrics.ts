@@ -140,6 +140,46 @@ export class ServerMetrics implements InferenceObserver, GraphObserver, SeldonMe
     this.seldon.recordFeedback(reward, this.seldonLabels(component, "feedback"));
   }
 
+  private seldonExecutor?: {
+    server: Histogram<"deployment_name" | "predictor_name" | "predictor_version" | "service" | "method" | "code">;
+    client: Histogram<"deployment_name" | "predictor_name" | "predictor_version" | "model_name" | "method" | "code">;
+  };
+
+  private executorMetrics() {
+    const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    this.seldonExecutor ??= {
+      server: new Histogram({
+        name: "seldon_api_executor_server_requests_seconds",
+        help: "Seldon graph requests (predictions, feedback) as the executor answers them",
+        labelNames: ["deployment_name", "predictor_name", "predictor_version", "service", "method", "code"] as const,
+        buckets,
+        registers: [this.registry],
+      }),
+      client: new Histogram({
+        name: "seldon_api_executor_client_requests_seconds",
+        help: "Calls from the Seldon graph executor to its components",
+        labelNames: ["deployment_name", "predictor_name", "predictor_version", "model_name", "method", "code"] as const,
+        buckets,
+        registers: [this.registry],
+      }),
+    };
+    return this.seldonExecutor;
+  }
+
+  /** One Seldon graph request (Seldon executor's server histogram). */
+  seldonServerRequest(spec: { deploymentName: string; predictorName: string }, service: string, method: string, status: number, seconds: number): void {
+    this.executorMetrics().server.labels(spec.deploymentName, spec.predictorName, "", service, method, String(status)).observe(seconds);
+  }
+
+  /** An observer of one Seldon graph's component calls (Seldon executor's client histogram). */
+  seldonGraphObserver(spec: { deploymentName: string; predictorName: string }): { step(node: string, method: string, seconds: number, ok: boolean): void } {
+    return {
+      step: (node, method, seconds, ok) => {
+        this.executorMetrics().client.labels(spec.deploymentName, spec.predictorName, "", node, method, ok ? "200" : "500").observe(seconds);
+      },
+    };
+  }
+
   async render(): Promise<{ body: string; contentType: string }> {
     const own = await this.registry.metrics();
     const seldon = this.seldon.render();

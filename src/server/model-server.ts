@@ -9,7 +9,14 @@ import {
   type ModelSource,
   type PredictorSettings,
 } from "../model/index.ts";
-import { dataPlaneModels, GraphRouter, type InferenceGraph } from "../graph/index.ts";
+import {
+  dataPlaneModels,
+  dataPlaneSeldonUnits,
+  GraphRouter,
+  type InferenceGraph,
+  SeldonGraphExecutor,
+  type SeldonGraphSpec,
+} from "../graph/index.ts";
 import { isSeldonComponent, loadModel } from "../runtime/index.ts";
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { buildHttpApp } from "./http.ts";
@@ -50,6 +57,14 @@ export interface ModelServerOptions {
    * /health/*, /metadata) for this component (`true`: the only served model), beside V1/V2.
    */
   seldon?: boolean | { modelName: string };
+  /**
+   * A SeldonDeployment graph served with Seldon's executor API (/api/v1.0/predictions, /api/v1.0/feedback,
+   * /api/v1.0/metadata, /ready, /live). Nodes named like a model served here run in-process; nodes with an
+   * endpoint are called over REST; RANDOM_ABTEST is built in.
+   */
+  seldonGraph?: SeldonGraphSpec;
+  /** How long one graph component call may take, in ms (504 past it). */
+  seldonGraphTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -68,6 +83,8 @@ export class ModelServer {
   private app?: FastifyInstance;
   /** The graph router, when a graph is served. */
   graphRouter?: GraphRouter;
+  /** The Seldon graph executor, when a SeldonDeployment graph is served. */
+  seldonExecutor?: SeldonGraphExecutor;
   private draining = false;
   private grpcServer?: GrpcServer;
   private boundPort?: number;
@@ -123,6 +140,15 @@ export class ModelServer {
       });
       for (const p of this.graphRouter.headerPolicy.invalid) this.logger.log("warn", `ignoring invalid header pattern '${p}'`);
     }
+    if (this.options.seldonGraph) {
+      if (this.options.seldon) throw new Error("Serve either one Seldon component (seldon) or a Seldon graph (seldonGraph), not both");
+      const spec = this.options.seldonGraph;
+      this.seldonExecutor = new SeldonGraphExecutor(spec, {
+        resolveUnit: dataPlaneSeldonUnits(this.dataplane),
+        observer: this.metrics.seldonGraphObserver(spec),
+        timeoutMs: this.options.seldonGraphTimeoutMs,
+      });
+    }
     this.app = buildHttpApp({
       graph: this.graphRouter
         ? { router: this.graphRouter, standalone: this.options.graphStandalone === true, isReady: () => !this.draining }
@@ -131,6 +157,7 @@ export class ModelServer {
       metrics: this.metrics,
       logger: this.logger,
       seldon: this.seldonRoutes(),
+      seldonGraph: this.seldonExecutor ? { executor: this.seldonExecutor, isReady: () => !this.draining } : undefined,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
     });
@@ -184,6 +211,7 @@ export class ModelServer {
       }
     }
     await grpcStopped;
+    await this.seldonExecutor?.close();
     await this.repository.unloadAll();
   }
 }

@@ -62,19 +62,26 @@ const TF_VALUE_FIELDS: Record<string, keyof TfTensor> = {
   DT_STRING: "string_val",
 };
 
+/** proto3 JSON may spell a field in lowerCamelCase (`tensorShape`, `floatVal`): MessageToJson, and so Seldon's clients, do. */
+function tfField(t: TfTensor, field: string): unknown {
+  const r = t as unknown as Record<string, unknown>;
+  return r[field] ?? r[field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())];
+}
+
 export function tfTensorToArray(t: TfTensor): NDArray {
   const field = TF_VALUE_FIELDS[t.dtype];
   if (!field) throw new SeldonError(`data.tftensor: unsupported dtype ${JSON.stringify(t.dtype)}`);
-  const shape = (t.tensor_shape?.dim ?? []).map((d) => Number(d.size));
+  const shape = ((tfField(t, "tensor_shape") as TfTensor["tensor_shape"])?.dim ?? []).map((d) => Number(d.size ?? 0));
   if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new SeldonError("data.tftensor: tensor_shape sizes must be integers >= 0");
   const size = shape.reduce((a, b) => a * b, 1);
-  let values = (t[field] as unknown[] | undefined) ?? [];
+  let values = (tfField(t, field) as unknown[] | undefined) ?? [];
   // TensorProto repeats a single value over the whole shape.
   if (values.length === 1 && size > 1) values = new Array(size).fill(values[0]);
   if (values.length !== size) throw new SeldonError(`data.tftensor: shape [${shape.join(", ")}] needs ${size} values, got ${values.length}`);
   if (t.dtype === "DT_STRING") return new NDArray(values.map((v) => Buffer.from(String(v), "base64").toString("utf8")), shape, "string");
   if (t.dtype === "DT_BOOL") return new NDArray(values.map(Boolean), shape, "bool");
-  return new NDArray(Float64Array.from(values.map(Number)), shape);
+  // The dtype says float or int, whatever the values look like: a DT_FLOAT [1, 2] stays a float array.
+  return new NDArray(Float64Array.from(values.map(Number)), shape, field === "float_val" || field === "double_val" ? "float64" : "int64");
 }
 
 export function arrayToTfTensor(a: NDArray): TfTensor {

@@ -27,6 +27,9 @@ export class NDArray implements Iterable<unknown> {
     const values: NDArrayData =
       data instanceof Float64Array || Array.isArray(data) ? data : Float64Array.from(data as ArrayLike<number>);
     this.shape = shape ? [...shape] : [values.length];
+    if (!this.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new RangeError(`shape [${this.shape.join(", ")}] must hold non-negative integers`);
+    }
     if (product(this.shape) !== values.length) {
       throw new RangeError(`shape [${this.shape.join(", ")}] needs ${product(this.shape)} values, got ${values.length}`);
     }
@@ -38,7 +41,9 @@ export class NDArray implements Iterable<unknown> {
   static from(value: unknown): NDArray {
     if (isNDArray(value)) return value;
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-      return new NDArray(Float64Array.from(value as unknown as ArrayLike<number>), undefined, "float64");
+      // numpy keeps an integer array integral (and BigInt64Array needs Number() to convert at all).
+      const isFloat = value instanceof Float32Array || value instanceof Float64Array;
+      return new NDArray(Float64Array.from(value as unknown as ArrayLike<number | bigint>, Number), undefined, isFloat ? "float64" : "int64");
     }
     if (!Array.isArray(value)) return new NDArray([value], [], undefined);
     const shape = shapeOf(value);

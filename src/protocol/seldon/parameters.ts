@@ -30,8 +30,9 @@ function convert(p: SeldonParameter): unknown {
     case "BOOL": {
       if (typeof raw === "boolean") return raw;
       const s = String(text).toLowerCase();
-      if (s === "true" || s === "1") return true;
-      if (s === "false" || s === "0") return false;
+      // Python's strtobool, which Seldon uses.
+      if (["y", "yes", "t", "true", "on", "1"].includes(s)) return true;
+      if (["n", "no", "f", "false", "off", "0"].includes(s)) return false;
       return bad(`Parameter ${p.name}: ${JSON.stringify(raw)} is not a BOOL (true or false)`);
     }
     case "STRING":
