@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { GraphObserver } from "../graph/index.ts";
 import type { InferenceObserver, Stage } from "../model/index.ts";
 import type { SeldonComponent, SeldonMethod, SeldonMetricsSink } from "../runtime/index.ts";
-import type { SeldonMetric } from "../protocol/seldon/types.ts";
+import type { SeldonMetric } from "../protocol/seldon/index.ts";
 import { SeldonMetricsStore } from "./seldon-metrics.ts";
 
 /** KServe's latency histograms plus per-model request counters, on a registry of this server's own. */

@@ -1,5 +1,4 @@
-import { badMetric, LABEL_NAME, METRIC_NAME } from "../protocol/seldon/metrics.ts";
-import type { MetricType, SeldonMetric } from "../protocol/seldon/types.ts";
+import { badMetric, LABEL_NAME, METRIC_NAME, type MetricType, type SeldonMetric } from "../protocol/seldon/index.ts";
 
 /** The Seldon method a custom metric was reported from: the value of its `method` label. */
 export type SeldonMetricMethod = "predict" | "inputtransform" | "outputtransform" | "router" | "aggregate" | "feedback" | "health";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { InvalidInput } from "../../errors/index.ts";
-import { SeldonError } from "../../protocol/seldon/errors.ts";
-import type { SeldonFeedback, SeldonMessage, SeldonMeta } from "../../protocol/seldon/types.ts";
+import { SeldonError } from "../../protocol/seldon/index.ts";
+import type { SeldonFeedback, SeldonMessage, SeldonMeta } from "../../protocol/seldon/index.ts";
 import { RandomABTestUnit } from "./random-abtest.ts";
 import { RemoteSeldonUnit } from "./remote-unit.ts";
 import { graphNodes, nodeSteps, RANDOM_ABTEST, type SeldonGraphNode, type SeldonGraphSpec, type SeldonNodeSteps } from "./spec.ts";

@@ -1,6 +1,6 @@
 import { InvalidInput } from "../../errors/index.ts";
-import { SeldonError } from "../../protocol/seldon/errors.ts";
-import type { SeldonFeedback, SeldonMessage } from "../../protocol/seldon/types.ts";
+import { SeldonError } from "../../protocol/seldon/index.ts";
+import type { SeldonFeedback, SeldonMessage } from "../../protocol/seldon/index.ts";
 import type { SeldonParameter } from "./spec.ts";
 import type { SeldonCallContext, SeldonUnit } from "./unit.ts";
 

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { SeldonError } from "../../protocol/seldon/errors.ts";
-import type { SeldonFeedback, SeldonMessage, SeldonStatus } from "../../protocol/seldon/types.ts";
+import { SeldonError } from "../../protocol/seldon/index.ts";
+import type { SeldonFeedback, SeldonMessage, SeldonStatus } from "../../protocol/seldon/index.ts";
 import type { SeldonCallContext, SeldonUnit } from "./unit.ts";
 
 /** Request headers a remote step receives from the incoming request: tracing and credentials. */

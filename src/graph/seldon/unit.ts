@@ -1,4 +1,4 @@
-import type { SeldonFeedback, SeldonMessage } from "../../protocol/seldon/types.ts";
+import type { SeldonFeedback, SeldonMessage } from "../../protocol/seldon/index.ts";
 
 /** What a Seldon graph step knows about the incoming request. */
 export interface SeldonCallContext {

@@ -61,8 +61,7 @@ export function seldonErrorReply(err: unknown): SeldonErrorReply {
     }
   }
   const mapped = toTServeError(err);
-  if (mapped.status >= 500 && mapped.status !== 503 && mapped.status !== 504) {
-    return { status: mapped.status, body: seldonStatusBody(mapped.message, "MICROSERVICE_INTERNAL_ERROR") };
-  }
-  return { status: mapped.status, body: seldonStatusBody(mapped.message, mapped.status >= 500 ? "MICROSERVICE_INTERNAL_ERROR" : "MICROSERVICE_BAD_DATA") };
+  // Seldon's info is str(e): the user's message, without the "Error : " prefix KServe-style bodies carry.
+  const info = !isTServeError(err) && err instanceof Error ? err.message : mapped.message;
+  return { status: mapped.status, body: seldonStatusBody(info, mapped.status >= 500 ? "MICROSERVICE_INTERNAL_ERROR" : "MICROSERVICE_BAD_DATA") };
 }

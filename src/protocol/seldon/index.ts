@@ -14,7 +14,7 @@ export {
 } from "./codec.ts";
 export { type SeldonErrorReply, SeldonError, type SeldonReason, seldonErrorReply, seldonStatusBody } from "./errors.ts";
 export { buildSeldonMetadata, type SeldonModelMetadata, validateSeldonMetadata } from "./metadata.ts";
-export { validateMetrics } from "./metrics.ts";
+export { badMetric, LABEL_NAME, METRIC_NAME, validateMetrics } from "./metrics.ts";
 export { decodeSeldonRequest, parseFeedback, parseMessageList, parseSeldonMessage } from "./request.ts";
 export { parseMultipart } from "./multipart.ts";
 export { isNDArray, NDArray, type NDArrayData, type NDArrayDtype } from "./ndarray.ts";

@@ -9,12 +9,12 @@ import {
   messageNames,
   messagePayload,
   payloadKind,
-} from "../../protocol/seldon/codec.ts";
-import { SeldonError } from "../../protocol/seldon/errors.ts";
-import { buildSeldonMetadata, validateSeldonMetadata } from "../../protocol/seldon/metadata.ts";
-import { validateMetrics } from "../../protocol/seldon/metrics.ts";
-import { NDArray } from "../../protocol/seldon/ndarray.ts";
-import type { SeldonFeedback, SeldonMessage, SeldonMeta, SeldonMetric } from "../../protocol/seldon/types.ts";
+} from "../../protocol/seldon/index.ts";
+import { SeldonError } from "../../protocol/seldon/index.ts";
+import { buildSeldonMetadata, validateSeldonMetadata } from "../../protocol/seldon/index.ts";
+import { validateMetrics } from "../../protocol/seldon/index.ts";
+import { NDArray } from "../../protocol/seldon/index.ts";
+import type { SeldonFeedback, SeldonMessage, SeldonMeta, SeldonMetric } from "../../protocol/seldon/index.ts";
 import type { Datatype, Tensor } from "../../tensor/index.ts";
 
 /** The `method` label of Seldon's custom metrics. */
@@ -256,18 +256,21 @@ export class SeldonComponent extends Model {
     if (!f) throw new SeldonError("Route not defined");
     let result = await settle(f(messagePayload(msg), messageNames(msg), msg.meta ?? {}));
     let runtimeMetrics: unknown;
+    let runtimeTags: Record<string, unknown> | undefined;
     if (isSeldonResponse(result)) {
       runtimeMetrics = result.metrics;
+      runtimeTags = result.tags;
       result = result.data;
     }
     if (typeof result !== "number" || !Number.isInteger(result)) {
       throw new SeldonError(`Routing response must be int but got ${JSON.stringify(result) ?? String(result)}`);
     }
     this.customMetrics("router", runtimeMetrics);
-    return {
-      data: arrayData(new NDArray(Float64Array.of(result), [1, 1]), payloadKind(msg)),
-      meta: buildMeta(msg.meta, { puidOnly: true }),
-    };
+    // Seldon echoes only the puid; the router's own tags are kept too, so a graph can surface them (seldon-core#1823).
+    const meta = buildMeta(msg.meta, { puidOnly: true });
+    const tags = { ...this.staticTags(), ...runtimeTags };
+    if (Object.keys(tags).length > 0) meta.tags = tags;
+    return { data: arrayData(new NDArray(Float64Array.of(result), [1, 1]), payloadKind(msg)), meta };
   }
 
   async seldonAggregate(msgs: SeldonMessage[]): Promise<SeldonMessage> {
@@ -374,7 +377,7 @@ export class SeldonComponent extends Model {
     const answer = await this.seldonPredict(
       arr.isNumeric ? { data: { names: [], tensor: { shape: arr.shape, values: Array.from(arr.data as Float64Array) } } } : { data: { ndarray: arr.toArray() } },
     );
-    return { modelName: this.name, outputs: [answerTensor(answer)] };
+    return { modelName: this.name, outputs: [answerTensor(answer, input.datatype.startsWith("FP"))] };
   }
 
   override metadata(): ModelMetadata {
@@ -398,11 +401,13 @@ function answerValue(answer: SeldonMessage): unknown {
   return answer.jsonData;
 }
 
-function answerTensor(answer: SeldonMessage): Tensor {
+/** `floatInput`: a float request gets float answers, even when the values happen to be whole numbers. */
+function answerTensor(answer: SeldonMessage, floatInput = false): Tensor {
   if (answer.data) {
     const arr = dataToArray(answer.data);
     if (arr.isNumeric) {
-      return { name: "output-0", datatype: arr.dtype === "int64" ? "INT64" : "FP64", shape: arr.shape, data: arr.dtype === "int64" ? BigInt64Array.from(arr.data as Float64Array, (v) => BigInt(v)) : (arr.data as Float64Array) };
+      const isInt = arr.dtype === "int64" && !floatInput;
+      return { name: "output-0", datatype: isInt ? "INT64" : "FP64", shape: arr.shape, data: isInt ? BigInt64Array.from(arr.data as Float64Array, (v) => BigInt(v)) : (arr.data as Float64Array) };
     }
     if (arr.dtype === "bool") return { name: "output-0", datatype: "BOOL", shape: arr.shape, data: Uint8Array.from(arr.data as boolean[], (b) => (b ? 1 : 0)) };
     return { name: "output-0", datatype: "BYTES", shape: arr.shape, data: (arr.data as unknown[]).map((v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v))) };

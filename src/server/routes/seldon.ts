@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInput } from "../../errors/index.ts";
 import type { DataPlane, Model, Stage } from "../../model/index.ts";
-import { seldonErrorReply } from "../../protocol/seldon/errors.ts";
-import { decodeSeldonRequest, parseFeedback, parseMessageList, parseSeldonMessage } from "../../protocol/seldon/request.ts";
-import type { SeldonMessage } from "../../protocol/seldon/types.ts";
+import { seldonErrorReply } from "../../protocol/seldon/index.ts";
+import { decodeSeldonRequest, parseFeedback, parseMessageList, parseSeldonMessage } from "../../protocol/seldon/index.ts";
+import type { SeldonMessage } from "../../protocol/seldon/index.ts";
 import { isSeldonComponent, type SeldonComponent } from "../../runtime/index.ts";
 import type { Logger } from "../logger.ts";
 import { bodyBytes } from "./common.ts";
@@ -67,10 +67,12 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
       }
     };
 
+  // Browsers preflight a cross-origin call that sends JSON or an Authorization header: every route answers one.
+  const preflight = (url: string) => app.options(url, async (_req, reply) => reply.code(204).headers(CORS).send());
   const route = (methods: ("GET" | "POST")[], paths: string[], h: ReturnType<typeof handler>) => {
     for (const url of paths) {
       app.route({ method: methods, url, handler: h });
-      app.options(url, async (_req, reply) => reply.code(204).headers(CORS).send());
+      preflight(url);
     }
   };
 
@@ -102,6 +104,7 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
   app.get("/metadata", metadata);
   app.get("/api/v1.0/metadata", metadata);
   app.get("/seldon.json", async (_req, reply) => reply.headers(CORS).header("content-type", "application/json").send(JSON.stringify(openApi(modelName))));
+  for (const url of ["/health/ping", "/metadata", "/api/v1.0/metadata", "/seldon.json"]) preflight(url);
 }
 
 /** A small OpenAPI document of the routes above (Seldon serves one at /seldon.json). */
