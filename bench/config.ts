@@ -49,7 +49,7 @@ export interface BenchConfig {
 }
 
 /** The benchmark stages, in the order they run; each owns one section of RESULTS.md. */
-export const STAGES = ["core", "protocols", "graph"] as const;
+export const STAGES = ["core", "protocols", "graph", "seldon"] as const;
 export type StageId = (typeof STAGES)[number];
 
 function envNumber(name: string, fallback: number): number {
@@ -96,6 +96,10 @@ export const BENCH_ENV_VARS = [
   "BENCH_GRAPH_WARMUP",
   "BENCH_GRAPH_CONNECTIONS",
   "BENCH_GRAPH_ROUNDS",
+  "BENCH_SELDON_DURATION",
+  "BENCH_SELDON_WARMUP",
+  "BENCH_SELDON_CONNECTIONS",
+  "BENCH_SELDON_ROUNDS",
 ] as const;
 
 function positiveIntegers(name: string): number[] {

@@ -1,6 +1,6 @@
 /**
  * tserve benchmark harness: `npm run bench` (tsx bench/run.ts). Runs its stages in order, each rewriting its
- * own section of bench/RESULTS.md; BENCH_STAGES=core,protocols,graph selects them (default: all three).
+ * own section of bench/RESULTS.md; BENCH_STAGES=core,protocols,graph,seldon selects them (default: all four).
  *
  * Stage "core" measures in one run, side by side:
  *   - tserve (child process) on every scenario in scenarios.ts, at each connection count,
@@ -17,6 +17,11 @@
  * server it calls, Ensemble fan-out of 4 (in-process and HTTP), with bare node:http as the loopback floor; it
  * rewrites the graph section.
  *
+ * Stage "seldon" (seldon.ts): a Seldon Core identity component (tserve serve bench/fixtures/seldon-identity.ts
+ * --seldon) through POST /api/v1.0/predictions, ndarray and tensor payloads, against a bare node:http server doing
+ * the least work for the same answer, with the identity as a tserve V1 module model for reference; rounds
+ * interleaved, medians, server CPU per request and the Seldon codec timed in-process; it rewrites the seldon section.
+ *
  * Environment: BENCH_STAGES=core,protocols, BENCH_NO_WRITE=1 (print only), BENCH_TSERVE_BIN=<path>
  * (default bin/tserve.js), BENCH_QUICK=1 (short runs: core 3 s, protocols 2 s per cell).
  * Core stage: BENCH_DURATION=<s>, BENCH_WARMUP=<s>, BENCH_CONNECTIONS=1,32, BENCH_ORT_ITERATIONS=<n>,
@@ -26,6 +31,8 @@
  * BENCH_PROTOCOLS_CONNECTIONS=1,16.
  * Graph stage: BENCH_GRAPH_DURATION=<s> (default 3 per round), BENCH_GRAPH_WARMUP=<s> (default 1),
  * BENCH_GRAPH_ROUNDS=<n> (default 3), BENCH_GRAPH_CONNECTIONS=1,16.
+ * Seldon stage: BENCH_SELDON_DURATION=<s> (default 3 per round), BENCH_SELDON_WARMUP=<s> (default 1),
+ * BENCH_SELDON_ROUNDS=<n> (default 3), BENCH_SELDON_CONNECTIONS=1,16.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -36,6 +43,7 @@ import { machineInfo } from "./machine.ts";
 import { installCleanupHandlers, stopAll } from "./processes.ts";
 import { runGraphStage } from "./graph.ts";
 import { runProtocolsStage } from "./protocols.ts";
+import { runSeldonStage } from "./seldon.ts";
 import {
   type BenchRun,
   type Cell,
@@ -323,6 +331,16 @@ async function runGraph(config: BenchConfig): Promise<number> {
   return 0;
 }
 
+async function runSeldon(config: BenchConfig): Promise<number> {
+  const { failures } = await runSeldonStage({ config, command: commandLine(), log, shout });
+  await stopAll();
+  if (failures.length > 0) {
+    shout(["INVALID BENCHMARK (seldon): some requests failed or were not measured:", ...failures]);
+    return 1;
+  }
+  return 0;
+}
+
 async function main(): Promise<number> {
   installCleanupHandlers();
   const config = loadConfig();
@@ -335,7 +353,9 @@ async function main(): Promise<number> {
         ? await runCoreStage(config)
         : stage === "protocols"
           ? await runProtocols(config)
-          : await runGraph(config);
+          : stage === "graph"
+            ? await runGraph(config)
+            : await runSeldon(config);
     code = Math.max(code, result);
   }
   return code;

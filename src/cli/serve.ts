@@ -117,14 +117,20 @@ export async function loadSeldonGraphFile(path: string): Promise<{ spec: SeldonG
   try {
     spec = parseSeldonDeployment(text, path);
   } catch (err) {
-    throw new UsageError(`Invalid SeldonDeployment ${path}: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    throw new UsageError(message.startsWith(path) ? `Invalid SeldonDeployment ${message}` : `Invalid SeldonDeployment ${path}: ${message}`);
   }
   const sources: ModelSource[] = [];
   for (const node of graphNodes(spec.graph)) {
     if (!node.modelUri || node.endpoint) continue;
     const uri = node.modelUri.startsWith("file://") ? new URL(node.modelUri).pathname : node.modelUri;
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new UsageError(`Node ${node.name}: modelUri ${node.modelUri} is not a local path (remote storage is not supported yet)`);
-    const resolved = await resolveModelArg(resolve(dirname(path), uri), node.name);
+    let resolved: Awaited<ReturnType<typeof resolveModelArg>>;
+    try {
+      resolved = await resolveModelArg(resolve(dirname(path), uri), node.name);
+    } catch (err) {
+      throw new UsageError(`Node ${node.name}: modelUri ${node.modelUri}: ${(err as Error).message}`);
+    }
     if (!resolved.source) throw new UsageError(`Node ${node.name}: modelUri ${node.modelUri} is a folder of models, not one model`);
     const source = resolved.source;
     if (source.settings.runtime === "module") source.settings = { ...source.settings, runtime: "seldon" };

@@ -5,7 +5,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, ROOT } from "../helpers/server.ts";
 import { expectSeldonError, postJson, sample, scrape, send } from "../fixtures/seldon/harness.ts";
@@ -197,6 +200,16 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     expect(ok.status, ok.text).toBe(200);
     expect(ok.json.meta.tags).toEqual({ imported: "tserve" });
     expectSeldonError(await postJson(`${url}/api/v1.0/predictions`, { data: { ndarray: [] } }), 422, "MICROSERVICE_BAD_DATA", "empty input");
+    await stop(child);
+  });
+
+  it("a component file outside any package (a temp folder) loads and answers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tserve-seldon-"));
+    writeFileSync(join(dir, "Doubler.ts"), "export default class Doubler {\n  predict(X: { map(f: (v: number) => number): unknown }) {\n    return X.map((v) => v * 2);\n  }\n}\n");
+    const { child, url } = await startSeldonCli([join(dir, "Doubler.ts"), "--seldon"], { port: await freePort() });
+    const answer = await postJson(`${url}/api/v1.0/predictions`, { data: { ndarray: [[1, 2.5]] } });
+    expect(answer.status).toBe(200);
+    expect(answer.json.data.ndarray).toEqual([[2, 5]]);
     await stop(child);
   });
 

@@ -18,7 +18,9 @@ export async function importUserModule(file: string): Promise<Record<string, unk
     return (await import(url)) as Record<string, unknown>;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ERR_UNKNOWN_FILE_EXTENSION" && code !== "ERR_UNSUPPORTED_ESM_URL_SCHEME") throw err;
+    // ERR_REQUIRE_CYCLE_MODULE: a .ts file outside any "type": "module" package is compiled as CommonJS by the
+    // global loader and trips Node's require(esm) cycle check; tsx's own namespace loads it fine.
+    if (code !== "ERR_UNKNOWN_FILE_EXTENSION" && code !== "ERR_UNSUPPORTED_ESM_URL_SCHEME" && code !== "ERR_REQUIRE_CYCLE_MODULE") throw err;
     return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
   }
 }

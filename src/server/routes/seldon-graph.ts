@@ -60,7 +60,11 @@ export function registerSeldonGraphRoutes(app: FastifyInstance, options: SeldonG
     const name = (req.params as { model: string }).model;
     const meta = (await executor.metadata()) as { models?: Record<string, unknown> };
     const model = meta.models?.[name];
-    if (model === undefined) throw new NotFound(`Model ${name} is not in graph ${executor.deploymentName}`);
+    if (model === undefined) {
+      // Seldon's status body, as every other executor route answers its errors.
+      const mapped = seldon.seldonErrorReply(new NotFound(`Model ${name} is not in graph ${executor.deploymentName}`));
+      return json(reply, mapped.status, mapped.body);
+    }
     return json(reply, 200, model);
   });
 
