@@ -96,7 +96,7 @@ export async function resolveModelArg(
   const looksLikeModel = entries.some(
     (e) =>
       (e.isFile() && (e.name === SETTINGS_FILE || MODEL_FILE.test(e.name) || MODULE_EXTENSIONS.test(e.name))) ||
-      (e.isDirectory() && /^[1-9]\d*$/.test(e.name)),
+      (e.isDirectory() && /^0*[1-9]\d*$/.test(e.name)),
   );
   if (looksLikeModel) return { source: await discoverModel(full, modelName) };
   return { repository: full };

@@ -37,7 +37,8 @@ export interface RepositoryEvents {
   log?(level: "info" | "warn" | "error", message: string): void;
 }
 
-const VERSION_DIR = /^[1-9]\d*$/;
+// TF Serving pads version folders (`0001` is version 1), so leading zeros are allowed.
+const VERSION_DIR = /^0*[1-9]\d*$/;
 const MODEL_NAME = /^[^/\\\0]+$/;
 const VERSION_ARG = /^\d+$/;
 
@@ -311,7 +312,15 @@ export async function discoverModel(dir: string, nameOverride?: string): Promise
   const settings = await readModelSettings(dir);
   const name = nameOverride ?? settings.name ?? basename(dir);
   const entries = await readdir(dir, { withFileTypes: true });
-  const numbered = entries.filter((e) => e.isDirectory() && VERSION_DIR.test(e.name)).map((e) => Number(e.name));
+  const folders = new Map<number, string>();
+  for (const e of entries) {
+    if (!e.isDirectory() || !VERSION_DIR.test(e.name)) continue;
+    const v = Number(e.name);
+    const other = folders.get(v);
+    if (other !== undefined) throw new InvalidInput(`Model ${name}: folders ${other} and ${e.name} are both version ${v}`);
+    folders.set(v, e.name);
+  }
+  const numbered = [...folders.keys()];
   if (numbered.length === 0) return { name, dir, settings, versions: [{ dir }] };
   const chosen = selectVersions(numbered, settings.versionPolicy);
   if (chosen.length === 0) {
@@ -319,7 +328,7 @@ export async function discoverModel(dir: string, nameOverride?: string): Promise
       `Model ${name}: the version policy selects none of the versions on disk (${numbered.join(", ")})`,
     );
   }
-  return { name, dir, settings, versions: chosen.map((v) => ({ version: String(v), dir: join(dir, String(v)) })) };
+  return { name, dir, settings, versions: chosen.map((v) => ({ version: String(v), dir: join(dir, folders.get(v)!) })) };
 }
 
 /** Every sub-folder of a repository root is a model (hidden folders are skipped). */

@@ -250,3 +250,45 @@ describe("repository routes with programmatic models", () => {
     expect(r.json).toEqual({ predictions: [10, 20] });
   });
 });
+
+describe("TF Serving style version folders", () => {
+  it("serves zero-padded version folders (0001, 0002) as versions 1 and 2, the latest by default", async () => {
+    const root = await tempRepo();
+    const model = join(root, "iris");
+    for (const v of ["0001", "0002"]) {
+      await mkdir(join(model, v), { recursive: true });
+      await cp(join(IRIS_DIR, "1", "model.onnx"), join(model, v, "model.onnx"));
+    }
+    await writeFile(join(model, "model-settings.json"), JSON.stringify({ versionPolicy: { all: {} } }));
+    const running = await startWith({ modelRepository: root, enableGrpc: false });
+    try {
+      const meta = await get(`${running.url}/v2/models/iris`);
+      expect(meta.json.versions).toEqual(["1", "2"]);
+      const r = await post(`${running.url}/v1/models/iris/versions/1:predict`, { instances: [[6.8, 2.8, 4.8, 1.4]] });
+      expect(r.status).toBe(200);
+      expect(r.json.predictions[0]).toHaveLength(3);
+      expect((await post(`${running.url}/v2/models/iris/versions/2/infer`, IRIS_V2)).status).toBe(200);
+    } finally {
+      await running.server.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses two folders that are the same version (1 and 001)", async () => {
+    const root = await tempRepo();
+    for (const v of ["1", "001"]) {
+      await mkdir(join(root, "twice", v), { recursive: true });
+      await cp(join(IRIS_DIR, "1", "model.onnx"), join(root, "twice", v, "model.onnx"));
+    }
+    const running = await startWith({ modelRepository: root, enableGrpc: false });
+    try {
+      const index = await post(`${running.url}/v2/repository/index`, {});
+      const row = (index.json as IndexRow[]).find((m) => m.name === "twice");
+      expect(row?.state).toBe("UNAVAILABLE");
+      expect(row?.reason).toMatch(/1 and 001|001 and 1/);
+    } finally {
+      await running.server.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
