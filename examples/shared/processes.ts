@@ -74,9 +74,8 @@ export async function stop(server: Server): Promise<void> {
   clearTimeout(timer);
 }
 
-let stopping: Promise<void> | undefined;
-export function stopAll(): Promise<void> {
-  stopping ??= Promise.all(servers.map(stop)).then(() => undefined);
-  return stopping;
+/** Stops every server started so far (each once; servers started later are stopped by a later call). */
+export async function stopAll(): Promise<void> {
+  await Promise.all(servers.splice(0).map(stop));
 }
 
