@@ -126,6 +126,23 @@ export class ModelRepository {
     return out;
   }
 
+  // --- TF Serving version labels (V1 routes) ---
+
+  /** The model's model-settings.json (empty for models registered in code); ModelNotFound when unknown. */
+  settingsOf(name: string): ModelSettings {
+    const entry = this.entries.get(name);
+    if (!entry) throw new ModelNotFound(name);
+    return entry.source?.settings ?? {};
+  }
+
+  /** The version a label names in model-settings.json `versionLabels`; undefined for an unknown label. */
+  resolveLabel(name: string, label: string): string | undefined {
+    const labels = this.settingsOf(name).versionLabels;
+    return labels && Object.hasOwn(labels, label) ? String(labels[label]) : undefined;
+  }
+
+  // --- end TF Serving version labels ---
+
   versions(name: string): string[] {
     const entry = this.entries.get(name);
     if (!entry) throw new ModelNotFound(name);
@@ -162,7 +179,8 @@ export class ModelRepository {
     if (!MODEL_NAME.test(name) || name === "." || name === "..") {
       throw new InvalidInput(`Invalid model name '${name}': names may not contain '/', '\\' or be '.' / '..'`);
     }
-    if (this.root) {
+    // Dot-folders (the upload work area `.tserve-tmp`, editors' and VCS folders) are never models.
+    if (this.root && !name.startsWith(".")) {
       const dir = join(this.root, name);
       if (await isDirectory(dir)) source = await discoverModel(dir, entry?.source?.name ?? name);
     }
@@ -188,6 +206,39 @@ export class ModelRepository {
       throw new ModelNotReady(name, failed.map((s) => s.reason).join("; "));
     }
   }
+
+  // --- install (uploads): load a replaced model folder beside the old instances, switch only when all are READY ---
+
+  /**
+   * Loads the model folder `<root>/<name>` (just swapped in by an upload) into new instances and makes them the
+   * served ones only when every selected version is READY; the previous instances (any versions) are unloaded
+   * after. If any version fails, the new instances are dropped, the previous ones keep serving untouched, and
+   * this throws InvalidInput with the reasons.
+   */
+  async install(name: string): Promise<void> {
+    if (!this.root) throw new Unsupported("This repository has no root folder to install models into");
+    if (!this.loader) throw new Unsupported("This repository has no model loader");
+    if (!MODEL_NAME.test(name) || name.startsWith(".")) {
+      throw new InvalidInput(`Invalid model name '${name}': names may not contain '/', '\\' or start with '.'`);
+    }
+    const loader = this.loader;
+    const source = await discoverModel(join(this.root, name), name);
+    const slots: VersionSlot[] = source.versions.map((v) => ({ version: v.version, state: "LOADING", reason: "" }));
+    const ready = await Promise.all(source.versions.map((v, i) => this.runLoad(name, slots[i], () => loader(source, v))));
+    if (ready.includes(false)) {
+      await Promise.all(slots.map((s) => (s.model ? safeUnload(s.model) : undefined)));
+      const reasons = slots
+        .filter((s) => s.state !== "READY")
+        .map((s) => (s.version === undefined ? s.reason : `version ${s.version}: ${s.reason}`));
+      throw new InvalidInput(`Model ${name} failed to load: ${reasons.join("; ")}`);
+    }
+    slots.sort((a, b) => Number(a.version ?? 0) - Number(b.version ?? 0));
+    const previous = this.entries.get(name);
+    this.entries.set(name, { name, source, slots });
+    if (previous) await Promise.all(previous.slots.map((s) => this.unloadSlot(s, "replaced by an upload")));
+  }
+
+  // --- end install ---
 
   async unload(name: string): Promise<void> {
     const entry = this.entries.get(name);

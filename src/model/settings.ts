@@ -12,13 +12,21 @@ export type VersionPolicy =
 export interface ModelSettings {
   name?: string;
   /** `seldon`: the module is a Seldon-style component (predict(X, names, meta), route, aggregate …). */
-  runtime?: "onnx" | "module" | "seldon";
+  // OpenBayes: `openbayes` = a predictor class (predictor.ts), `custom` = run start.sh and proxy to it.
+  runtime?: "onnx" | "module" | "seldon" | "openbayes" | "custom";
   /** The file to load, relative to the version folder (`model.onnx`, `model.ts`). */
   modelFile?: string;
   versionPolicy?: VersionPolicy;
   inputs?: TensorMetadata[];
   outputs?: TensorMetadata[];
   parameters?: Record<string, unknown>;
+  // TF Serving dialect (V1 routes): version labels, and how :classify / :regress examples map onto the model.
+  /** `{"stable": 1, "canary": 2}`: TF Serving's version_labels, for `/v1/models/{m}/labels/{label}`. */
+  versionLabels?: Record<string, number>;
+  /** Feature names in the order of the input's columns, for :classify / :regress examples. */
+  features?: string[];
+  /** Class names for the columns of the :classify score output ("0".."C-1" when absent). */
+  classLabels?: string[];
 }
 
 export const SETTINGS_FILE = "model-settings.json";
@@ -51,9 +59,9 @@ export function parseModelSettings(raw: unknown, where = SETTINGS_FILE): ModelSe
   };
   if (r.name !== undefined) out.name = typeof r.name === "string" && r.name ? r.name : fail("'name' must be a string");
   if (r.runtime !== undefined) {
-    if (r.runtime !== "onnx" && r.runtime !== "module" && r.runtime !== "seldon")
-      fail(`'runtime' must be "onnx", "module" or "seldon", got ${JSON.stringify(r.runtime)}`);
-    out.runtime = r.runtime as "onnx" | "module" | "seldon";
+    if (r.runtime !== "onnx" && r.runtime !== "module" && r.runtime !== "seldon" && r.runtime !== "openbayes" && r.runtime !== "custom")
+      fail(`'runtime' must be "onnx", "module", "seldon", "openbayes" or "custom", got ${JSON.stringify(r.runtime)}`);
+    out.runtime = r.runtime as NonNullable<ModelSettings["runtime"]>;
   }
   const file = r.modelFile ?? r.model_file;
   if (file !== undefined) out.modelFile = typeof file === "string" ? file : fail("'modelFile' must be a string");
@@ -65,7 +73,38 @@ export function parseModelSettings(raw: unknown, where = SETTINGS_FILE): ModelSe
     if (typeof r.parameters !== "object" || r.parameters === null) fail("'parameters' must be an object");
     out.parameters = r.parameters as Record<string, unknown>;
   }
+  parseTfServingSettings(r, out, fail);
   return out;
+}
+
+/** The TF Serving keys: versionLabels / version_labels, features, classLabels / class_labels. */
+function parseTfServingSettings(r: Record<string, unknown>, out: ModelSettings, fail: (m: string) => never): void {
+  const labels = r.versionLabels ?? r.version_labels;
+  if (labels !== undefined) {
+    if (typeof labels !== "object" || labels === null || Array.isArray(labels)) fail("'versionLabels' must be an object");
+    out.versionLabels = {};
+    for (const [label, v] of Object.entries(labels as Record<string, unknown>)) {
+      const version = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+      if (!/^[^/:]+$/.test(label)) fail(`versionLabels: label ${JSON.stringify(label)} may not be empty or contain '/' or ':'`);
+      if (!Number.isInteger(version) || (version as number) < 1) {
+        fail(`versionLabels.${label} must be a version number (a positive integer), got ${JSON.stringify(v)}`);
+      }
+      out.versionLabels[label] = version as number;
+    }
+  }
+  const stringList = (v: unknown, key: string): string[] => {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) fail(`'${key}' must be a list of strings`);
+    return v as string[];
+  };
+  if (r.features !== undefined) {
+    const features = stringList(r.features, "features");
+    if (features.length === 0 || new Set(features).size !== features.length || features.includes("")) {
+      fail("'features' must list distinct, non-empty feature names");
+    }
+    out.features = features;
+  }
+  const classLabels = r.classLabels ?? r.class_labels;
+  if (classLabels !== undefined) out.classLabels = stringList(classLabels, "classLabels");
 }
 
 function parsePolicy(p: unknown, fail: (m: string) => never): VersionPolicy {

@@ -54,18 +54,32 @@ describe("KServe V1 REST", () => {
     expect([...r.json.models].sort()).toEqual(["iris", "multi_io", "scale"]);
   });
 
-  it("GET /v1/models/{m} reports the model ready", async () => {
-    for (const name of ["iris", "multi_io", "scale"]) {
+  // Changed deliberately: versioned models also carry TF Serving's model_version_status (see tfserving.test.ts).
+  it("GET /v1/models/{m} reports the model ready, with TF Serving's status of every version", async () => {
+    const ok = { error_code: "OK", error_message: "" };
+    for (const [name, versions] of [
+      ["iris", ["1"]],
+      ["multi_io", ["1"]],
+      ["scale", ["1", "2", "3"]],
+    ] as const) {
       const r = await get(`${url}/v1/models/${name}`);
       expect(r.status).toBe(200);
-      expect(r.json).toEqual({ name, ready: true });
+      expect(r.json).toEqual({
+        name,
+        ready: true,
+        model_version_status: versions.map((version) => ({ version, state: "AVAILABLE", status: ok })),
+      });
     }
   });
 
   it("GET /v1/models/{m}/versions/{v} reports a served version ready", async () => {
     const r = await get(`${url}/v1/models/scale/versions/2`);
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ name: "scale", ready: true });
+    expect(r.json).toEqual({
+      name: "scale",
+      ready: true,
+      model_version_status: [{ version: "2", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } }],
+    });
   });
 
   it("answers the seed request in examples/iris/input.json", async () => {

@@ -1,16 +1,21 @@
 import { InvalidInput } from "../../errors/index.ts";
 import {
+  type Datatype,
   flattenRectangular,
   formatShape,
   inferShape,
+  isBigIntDatatype,
   nest,
   type Tensor,
   type TensorMetadata,
   TensorValueError,
-  toJsonValues,
+  toFlatValues,
 } from "../../tensor/index.ts";
 import { isPlainObject } from "../json.ts";
 import { type InferRequest, markInferRequest } from "../types.ts";
+import { decodeB64Values, isB64Object } from "./b64.ts";
+import { markNonFinite, NonFiniteNumber } from "./json.ts";
+import { checkSignatureName } from "./signature.ts";
 
 /** Which of the two TF Serving / KServe V1 request layouts a body used; the response mirrors it. */
 export type V1Format = "row" | "columnar";
@@ -21,68 +26,135 @@ export interface V1Request {
 }
 
 /**
- * A V1 body (`instances` rows or `inputs` columns) -> tensors for a model with the given inputs.
- * Row format stacks instances along a new axis 0; columnar takes each tensor as it is.
+ * A V1 body (`instances` rows or `inputs` columns) -> tensors for a model with the given inputs, with TF Serving's
+ * rules and messages (`util/json_tensor.cc`). Row format stacks instances along a new axis 0; columnar takes each
+ * tensor as it is. `signature_name` may be absent, "" or "serving_default" (the one signature a tserve model has).
  */
 export function v1ToInferRequest(body: unknown, inputs: readonly TensorMetadata[]): V1Request {
-  if (!isPlainObject(body)) throw new InvalidInput("Expected a JSON object with 'instances' or 'inputs'");
-  const hasInstances = body.instances !== undefined;
-  const hasInputs = body.inputs !== undefined;
-  if (hasInstances && hasInputs) throw new InvalidInput("Expecting only one of 'inputs' or 'instances', not both");
+  if (!isPlainObject(body)) {
+    throw new InvalidInput(
+      `Is not object: the request body must be a JSON object with 'instances' or 'inputs', got ${describeJson(body)}`,
+    );
+  }
+  checkSignatureName(body);
+  const hasInstances = "instances" in body;
+  const hasInputs = "inputs" in body;
+  if (hasInstances && hasInputs) {
+    throw new InvalidInput("Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist");
+  }
   if (!hasInstances && !hasInputs) throw new InvalidInput("Missing 'inputs' or 'instances' key");
-  if (inputs.length === 0) throw new InvalidInput("This model declares no inputs");
+  if (inputs.length === 0) throw new InvalidInput("Failed to get input map for signature: this model declares no inputs");
   const tensors = hasInstances ? rowsToTensors(body.instances, inputs) : columnsToTensors(body.inputs, inputs);
   return { request: markInferRequest({ inputs: tensors }), format: hasInstances ? "row" : "columnar" };
 }
 
+/** An object that names inputs (a `{"b64": ...}` value is a value, not a name map). */
+function isNamedObject(v: unknown): v is Record<string, unknown> {
+  return isPlainObject(v) && !isB64Object(v);
+}
+
+function inputNames(inputs: readonly TensorMetadata[]): string {
+  return inputs
+    .map((m) => m.name)
+    .sort()
+    .join(",");
+}
+
+/** Per input, the shape every instance must repeat (TF Serving's size_map / shape_map). */
+class InstanceShapes {
+  private readonly shapes = new Map<string, number[]>();
+
+  check(name: string, value: unknown): void {
+    const shape = inferShape(value);
+    const seen = this.shapes.get(name);
+    if (!seen) {
+      this.shapes.set(name, shape);
+      return;
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    const expected = seen.reduce((a, b) => a * b, 1);
+    if (size !== expected) throw new Error(`Expecting tensor size: ${expected} but got: ${size}`);
+    if (shape.length !== seen.length || shape.some((d, i) => d !== seen[i])) {
+      throw new Error(`Expecting shape [${seen.join(",")}] but got: [${shape.join(",")}]`);
+    }
+  }
+}
+
 function rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[]): Tensor[] {
-  if (!Array.isArray(instances)) throw new InvalidInput('Expected "instances" to be a list');
-  if (instances.length === 0) throw new InvalidInput('"instances" is empty; send at least one instance');
-  const named = inputs.length > 1 || isNamedInstance(instances[0], inputs);
-  if (!named) return [stack(inputs[0], instances)];
-  return inputs.map((meta) => {
-    const column = instances.map((inst, i) => {
-      if (!isPlainObject(inst)) {
+  if (!Array.isArray(instances)) throw new InvalidInput("Expecting 'instances' to be a list/array");
+  if (instances.length === 0) throw new InvalidInput("No values in 'instances' array");
+  const named = isNamedObject(instances[0]);
+  if (!named && inputs.length > 1) {
+    throw new InvalidInput(
+      `instances is a plain list, but expecting list of objects as multiple input tensors are required (${inputNames(inputs)})`,
+    );
+  }
+  const byName = new Map(inputs.map((m) => [m.name, m]));
+  const shapes = new InstanceShapes();
+  const columns = new Map<string, unknown[]>(inputs.map((m) => [m.name, new Array(instances.length)]));
+  for (let i = 0; i < instances.length; i++) {
+    const elem = instances[i];
+    if (!named) {
+      if (isNamedObject(elem)) throw new InvalidInput(`Expecting value/list but got object at item ${i} of input list`);
+      const meta = inputs[0];
+      const value = meta.datatype === "BYTES" ? decodeB64Values(elem) : elem;
+      try {
+        shapes.check(meta.name, value);
+      } catch (err) {
         throw new InvalidInput(
-          `instances[${i}] must be an object keyed by input name (${inputs.map((m) => m.name).join(", ")})`,
+          `Failed to process element: ${i} of 'instances' list. Error: ${(err as Error).message} (input '${meta.name}')`,
         );
       }
-      if (!(meta.name in inst)) throw new InvalidInput(`instances[${i}] is missing input '${meta.name}'`);
-      return inst[meta.name];
-    });
-    return stack(meta, column);
+      columns.get(meta.name)![i] = value;
+      continue;
+    }
+    if (!isNamedObject(elem)) {
+      throw new InvalidInput(`Expecting object but got ${describeJson(elem)} at item ${i} of input list`);
+    }
+    for (const [key, raw] of Object.entries(elem)) {
+      const meta = byName.get(key);
+      const fail = (msg: string): never => {
+        throw new InvalidInput(`Failed to process element: ${i} key: ${key} of 'instances' list. Error: ${msg}`);
+      };
+      if (!meta) fail(`JSON object: does not have named input: ${key} (inputs: ${inputNames(inputs)})`);
+      const value = meta!.datatype === "BYTES" ? decodeB64Values(raw) : raw;
+      try {
+        shapes.check(key, value);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      columns.get(key)![i] = value;
+    }
+    const missing = inputs.filter((m) => !(m.name in elem)).map((m) => `'${m.name}'`);
+    if (missing.length > 0) {
+      throw new InvalidInput(
+        `Failed to process element: ${i} of 'instances' list. JSON object keys must be equal to: ${inputNames(inputs)} (missing ${missing.join(", ")})`,
+      );
+    }
+  }
+  return inputs.map((meta) => {
+    const rows = columns.get(meta.name)!;
+    return toTensor(meta, rows, [rows.length, ...inferShape(rows[0])]);
   });
 }
 
-function isNamedInstance(first: unknown, inputs: readonly TensorMetadata[]): boolean {
-  return isPlainObject(first) && !("b64" in first) && inputs.some((m) => m.name in first);
-}
-
-function stack(meta: TensorMetadata, rows: unknown[]): Tensor {
-  const values = meta.datatype === "BYTES" ? rows.map(decodeB64) : rows;
-  const shape = [values.length, ...inferShape(values[0])];
-  return toTensor(meta, values, shape);
-}
-
 function columnsToTensors(columns: unknown, inputs: readonly TensorMetadata[]): Tensor[] {
-  const named = isPlainObject(columns) && !("b64" in columns) && inputs.some((m) => m.name in columns);
-  if (!named) {
+  if (!isNamedObject(columns)) {
     if (inputs.length > 1) {
       throw new InvalidInput(
-        `'inputs' must be an object keyed by input name (${inputs.map((m) => m.name).join(", ")})`,
+        `inputs is a plain value/list, but expecting an object as multiple input tensors are required (${inputNames(inputs)})`,
       );
     }
     return [column(inputs[0], columns)];
   }
-  const obj = columns as Record<string, unknown>;
   return inputs.map((meta) => {
-    if (!(meta.name in obj)) throw new InvalidInput(`'inputs' is missing input '${meta.name}'`);
-    return column(meta, obj[meta.name]);
+    if (!(meta.name in columns)) throw new InvalidInput(`Missing named input: ${meta.name} in 'inputs' object.`);
+    return column(meta, columns[meta.name]);
   });
 }
 
 function column(meta: TensorMetadata, value: unknown): Tensor {
-  const v = meta.datatype === "BYTES" ? decodeB64(value) : value;
+  const v = meta.datatype === "BYTES" ? decodeB64Values(value) : value;
   return toTensor(meta, v, inferShape(v));
 }
 
@@ -97,40 +169,45 @@ function toTensor(meta: TensorMetadata, values: unknown, shape: number[]): Tenso
   }
 }
 
-/** TF Serving's `{"b64": "..."}` binary values -> bytes, anywhere in a nested value. */
-function decodeB64(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decodeB64);
-  if (isPlainObject(value) && typeof value.b64 === "string") return new Uint8Array(Buffer.from(value.b64, "base64"));
-  return value;
-}
-
-/** Tensors -> `{"predictions": ...}` (row) or `{"outputs": ...}` (columnar), TF Serving style. */
+/**
+ * Tensors -> `{"predictions": ...}` (row) or `{"outputs": ...}` (columnar), TF Serving style: one output is written
+ * bare, several by name; BYTES outputs whose name ends in `_bytes` as `{"b64": ...}`; non-finite floats as the
+ * NaN/Infinity tokens (see `stringifyV1`).
+ */
 export function tensorsToV1(outputs: readonly Tensor[], format: V1Format): Record<string, unknown> {
+  if (outputs.length === 0) throw new InvalidInput("Cannot convert empty tensor map to JSON");
+  let nonFinite = false;
+  const value = (t: Tensor): unknown => {
+    const v = tensorValue(t);
+    nonFinite ||= v.nonFinite;
+    return v.value;
+  };
+  const done = (body: Record<string, unknown>) => (nonFinite ? markNonFinite(body) : body);
   if (format === "columnar") {
-    if (outputs.length === 1) return { outputs: tensorValue(outputs[0]) };
+    if (outputs.length === 1) return done({ outputs: value(outputs[0]) });
     const obj: Record<string, unknown> = {};
-    for (const t of outputs) obj[t.name] = tensorValue(t);
-    return { outputs: obj };
+    for (const t of outputs) obj[t.name] = value(t);
+    return done({ outputs: obj });
   }
   if (outputs.length === 1) {
     const t = outputs[0];
-    return { predictions: t.shape.length === 0 ? [tensorValue(t)] : tensorValue(t) };
+    // TF Serving refuses a scalar here ("has no shape information"); one scalar output reads fine as one row.
+    return done({ predictions: t.shape.length === 0 ? [value(t)] : value(t) });
   }
   const batch = outputs[0].shape[0] ?? 1;
   for (const t of outputs) {
     if (t.shape.length === 0) {
-      // TF Serving refuses this too: a scalar has no rows to split into instances.
       throw new InvalidInput(
-        `Output '${t.name}' is a scalar, so it cannot be split into rows; use the columnar 'inputs' format`,
+        `Tensor name: ${t.name} has no shape information, so it cannot be split into rows; use the columnar 'inputs' format`,
       );
     }
     if (t.shape[0] !== batch) {
       throw new InvalidInput(
-        `Outputs have different batch sizes (${outputs.map((o) => `${o.name}:${o.shape[0]}`).join(", ")}); use the columnar 'inputs' format`,
+        `Tensor name: ${t.name} has inconsistent batch size: ${t.shape[0]} expecting: ${batch}; use the columnar 'inputs' format`,
       );
     }
   }
-  const perOutput = outputs.map((t) => tensorValue(t) as unknown[]);
+  const perOutput = outputs.map((t) => value(t) as unknown[]);
   const rows: Record<string, unknown>[] = new Array(batch);
   for (let i = 0; i < batch; i++) {
     const row: Record<string, unknown> = {};
@@ -139,13 +216,40 @@ export function tensorsToV1(outputs: readonly Tensor[], format: V1Format): Recor
     });
     rows[i] = row;
   }
-  return { predictions: rows };
+  return done({ predictions: rows });
 }
 
-function tensorValue(t: Tensor): unknown {
+const FLOATS: ReadonlySet<Datatype> = new Set<Datatype>(["FP16", "BF16", "FP32", "FP64"]);
+
+/** One tensor as nested JSON values. */
+export function tensorValue(t: Tensor): { value: unknown; nonFinite: boolean } {
   if (t.datatype === "BYTES" && t.name.endsWith("_bytes")) {
     const flat = (t.data as Uint8Array[]).map((b) => ({ b64: Buffer.from(b).toString("base64") }));
-    return nest(flat, t.shape);
+    return { value: nest(flat, t.shape), nonFinite: false };
   }
-  return nest(toJsonValues(t.data, t.datatype), t.shape);
+  const flat = toFlatValues(t.data, t.datatype);
+  let nonFinite = false;
+  if (FLOATS.has(t.datatype)) {
+    for (let i = 0; i < flat.length; i++) {
+      const v = flat[i] as number;
+      if (!Number.isFinite(v)) {
+        flat[i] = new NonFiniteNumber(v);
+        nonFinite = true;
+      }
+    }
+  } else if (isBigIntDatatype(t.datatype)) {
+    // Beyond 2^53 a JSON number would round: such values go out as exact digit strings.
+    const d = t.data as BigInt64Array | BigUint64Array;
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    const min = BigInt(Number.MIN_SAFE_INTEGER);
+    for (let i = 0; i < d.length; i++) if (d[i] > max || d[i] < min) flat[i] = d[i].toString();
+  }
+  return { value: nest(flat, t.shape), nonFinite };
+}
+
+function describeJson(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "list";
+  if (v instanceof Uint8Array) return "bytes";
+  return typeof v === "object" ? (isB64Object(v) ? "b64 object" : "object") : typeof v;
 }

@@ -173,9 +173,9 @@ describe("v1ToInferRequest: columnar format (inputs)", () => {
     expect(err.message).toContain("tag");
   });
 
-  it("rejects a named object that misses an input, naming it", () => {
+  it("rejects a named object that misses an input, naming it (TF Serving's message)", () => {
     const err = v1Error({ inputs: { features: [[1, 2]] } }, TWO_INPUTS);
-    expect(err.message).toContain("'tag'");
+    expect(err.message).toBe("Missing named input: tag in 'inputs' object.");
   });
 
   it("rejects a ragged columnar tensor, naming the input", () => {
@@ -203,14 +203,15 @@ describe("v1ToInferRequest: errors (400 InvalidInput)", () => {
     v1Error(body, IRIS);
   });
 
+  // Changed deliberately: TF Serving's wording (json_tensor.cc), with its "Excepting … an list" typo fixed.
   it("rejects instances that is not a list", () => {
     const err = v1Error({ instances: { input: [1, 2, 3, 4] } }, IRIS);
-    expect(err.message).toBe('Expected "instances" to be a list');
+    expect(err.message).toBe("Expecting 'instances' to be a list/array");
   });
 
   it("rejects empty instances", () => {
     const err = v1Error({ instances: [] }, IRIS);
-    expect(err.message).toContain("instances");
+    expect(err.message).toBe("No values in 'instances' array");
   });
 
   it("rejects ragged rows, naming the input", () => {
@@ -251,13 +252,16 @@ describe("v1ToInferRequest: errors (400 InvalidInput)", () => {
       },
       TWO_INPUTS,
     );
-    expect(err.message).toContain("'tag'");
-    expect(err.message).toContain("instances[1]");
+    expect(err.message).toBe(
+      "Failed to process element: 1 of 'instances' list. JSON object keys must be equal to: features,tag (missing 'tag')",
+    );
   });
 
   it("rejects a multi-input model given unnamed rows", () => {
     const err = v1Error({ instances: [[1, 2]] }, TWO_INPUTS);
-    expect(err.message).toContain("instances[0]");
+    expect(err.message).toBe(
+      "instances is a plain list, but expecting list of objects as multiple input tensors are required (features,tag)",
+    );
   });
 
   it("rejects a named instance whose rows differ in shape", () => {
@@ -270,7 +274,9 @@ describe("v1ToInferRequest: errors (400 InvalidInput)", () => {
       },
       TWO_INPUTS,
     );
-    expect(err.message).toContain("'features'");
+    expect(err.message).toBe(
+      "Failed to process element: 1 key: features of 'instances' list. Error: Expecting tensor size: 2 but got: 1",
+    );
   });
 
   it("rejects a wrong element type, naming the input", () => {
