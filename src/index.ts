@@ -42,5 +42,16 @@ export {
   SeldonNotImplementedError,
   loadSeldonComponent,
 } from "./runtime/index.ts";
+// OpenBayes predictors (predictor.ts) and custom start.sh servers.
+export { type PredictArgs, ServingError } from "./protocol/openbayes/index.ts";
+export {
+  CustomServerModel,
+  loadOpenBayesPredictor,
+  OpenBayesPredictor,
+  type OpenBayesPredictorOptions,
+  type PredictorClass,
+  type PredictorConfig,
+  type PredictorInit,
+} from "./runtime/index.ts";
 export { ModelServer, type ModelServerOptions } from "./server/index.ts";
 export * from "./tensor/index.ts";

@@ -2,6 +2,8 @@ import { SERVER_VERSION } from "../model/index.ts";
 import type { ModelServer } from "../server/index.ts";
 import { UsageError } from "./args.ts";
 import { graph } from "./graph.ts";
+import { pack } from "./pack.ts";
+import { pull } from "./pull.ts";
 import { SERVE_USAGE, serve } from "./serve.ts";
 
 const USAGE = `tserve ${SERVER_VERSION}: serve ONNX and TypeScript models over KServe V1 and Open Inference Protocol V2.
@@ -10,6 +12,8 @@ Usage:
   tserve serve [MODEL] [options]   serve a model file, a model folder, or --model-repository DIR
   tserve graph GRAPH.yaml          run a KServe InferenceGraph as a standalone router (tserve graph --help)
   tserve seldon-graph DEPLOY.yaml  run a SeldonDeployment graph with Seldon's executor API (port 8000)
+  tserve pack DIR [-o OUT.tar.gz]  pack a model folder into a deterministic .tar.gz/.tgz/.tar/.zip (serve or upload it)
+  tserve pull SRC_URI DIR [...]    download models (s3://, gs://, Azure Blob, http(s)) into folders (an init container)
   tserve --version
 
 ${SERVE_USAGE}`;
@@ -46,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
         if (server) stopOnSignals(server);
         return 0;
       }
+      case "pull":
+        return await pull(rest);
+      case "pack":
+        return await pack(rest);
       case "graph": {
         const server = await graph(rest);
         if (server) stopOnSignals(server);

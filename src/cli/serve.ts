@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   discoverModel,
   isPredictorProtocol,
@@ -11,7 +12,17 @@ import {
 import { graphNodes, parameterValues, parseSeldonDeployment, type SeldonGraphSpec } from "../graph/index.ts";
 import { seldon as seldonProtocol } from "../protocol/index.ts";
 import { MODULE_EXTENSIONS } from "../runtime/index.ts";
+import { detectOpenBayesSource, START_SCRIPT } from "../runtime/index.ts"; // OpenBayes
 import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
+import {
+  DEFAULT_MAX_UPLOAD_SIZE,
+  downloadModel,
+  isArchivePath,
+  isRemoteUri,
+  prepareModelPath,
+  redactUri,
+  terminalProgress,
+} from "../storage/index.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
 import { headerPatterns, loadGraphFile } from "./graph.ts";
 
@@ -23,6 +34,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: "model_name", type: "string", help: "name to serve a single model under (default: the file or folder name)" },
   { name: "model_repository", aliases: ["model-repository"], type: "string", help: "a folder of model folders to serve" },
   { name: "max_buffer_size", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest REST request body in bytes; larger bodies get 413" },
+  // uploads
+  { name: "admin_token", aliases: ["admin-token"], type: "string", help: "bearer token that enables POST /v2/repository/models/{m}/upload (model archives into --model_repository); prefer the env TSERVE_ADMIN_TOKEN, command lines are visible to other users" },
+  { name: "max_upload_size", aliases: ["max-upload-size"], type: "number", default: DEFAULT_MAX_UPLOAD_SIZE, help: "largest model upload in bytes; larger ones get 413" },
   { name: "grpc_max_send_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC response in bytes" },
   { name: "grpc_max_receive_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC request in bytes" },
   { name: "workers", type: "number", default: 1, help: "worker processes (parsed; one process serves for now)" },
@@ -96,6 +110,7 @@ export async function resolveModelArg(
   const looksLikeModel = entries.some(
     (e) =>
       (e.isFile() && (e.name === SETTINGS_FILE || MODEL_FILE.test(e.name) || MODULE_EXTENSIONS.test(e.name))) ||
+      (e.isFile() && e.name === START_SCRIPT) || // OpenBayes custom mode
       (e.isDirectory() && /^0*[1-9]\d*$/.test(e.name)),
   );
   if (looksLikeModel) return { source: await discoverModel(full, modelName) };
@@ -140,6 +155,27 @@ export async function loadSeldonGraphFile(path: string): Promise<{ spec: SeldonG
   return { spec, sources };
 }
 
+/** `s3://b/models/iris/iris.tar.gz`, `./iris.tgz`, `https://h/x/resnet/` -> `iris`, `iris`, `resnet`. */
+export function modelNameOf(arg: string): string {
+  const path = arg.replace(/[?#].*$/, "").replace(/\/+$/, "");
+  const last = path.slice(path.lastIndexOf("/") + 1) || "model";
+  return last.replace(/\.(tar\.gz|tgz|tar|zip|onnx)$/i, "") || "model";
+}
+
+/**
+ * Turns the MODEL argument into a local path: storage URIs (s3://, gs://, Azure, http(s)://, file://) are
+ * downloaded into the cache (archives extracted), local .tar.gz/.tgz/.zip files are extracted into the cache.
+ */
+export async function materializeModel(arg: string): Promise<string> {
+  try {
+    if (isRemoteUri(arg)) return await downloadModel(arg, { progress: terminalProgress() });
+    const path = arg.startsWith("file://") ? fileURLToPath(arg) : arg;
+    return isArchivePath(path) ? await prepareModelPath(path) : path;
+  } catch (err) {
+    throw new UsageError(`Cannot get model ${redactUri(arg)}: ${(err as Error).message}`);
+  }
+}
+
 export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: number } = {}): Promise<ModelServer | undefined> {
   const { positionals, flags, defaulted } = parseArgs(argv, [
     ...SERVE_FLAGS,
@@ -153,7 +189,12 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
   let repository = flags.model_repository ? resolve(String(flags.model_repository)) : undefined;
   const sources: ModelSource[] = [];
   if (positionals[0]) {
-    const resolved = await resolveModelArg(positionals[0], flags.model_name as string | undefined);
+    const local = await materializeModel(positionals[0]);
+    const resolved = await resolveModelArg(local, flags.model_name as string | undefined);
+    // A download or an extracted archive lives in a cache folder: name the model after the URI or archive.
+    if (resolved.source && local !== positionals[0] && !flags.model_name && !resolved.source.settings.name) {
+      resolved.source.name = modelNameOf(positionals[0]);
+    }
     if (resolved.source) sources.push(resolved.source);
     if (resolved.repository) {
       if (repository) throw new UsageError("Give either a model repository folder or --model-repository, not both");
@@ -187,6 +228,9 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     seldonGraph = loaded.spec;
     sources.push(...loaded.sources);
   }
+  // OpenBayes: one predictor class (not a Model subclass) or a start.sh folder answers on / (runtime/openbayes).
+  const openbayes =
+    !seldon && !seldonGraph && !flags.graph && !repository && sources.length === 1 && (await detectOpenBayesSource(sources[0]));
   if (!repository && sources.length === 0 && !flags.graph && !seldonGraph) {
     throw new UsageError(`Nothing to serve: give a MODEL path or --model-repository.\n\n${SERVE_USAGE}`);
   }
@@ -225,12 +269,15 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
           : (flags.http_port as number),
     seldon,
     seldonGraph,
+    openbayes: openbayes || undefined, // OpenBayes (undefined: on when the only loaded model is one)
     seldonGraphTimeoutMs: (flags.seldon_graph_timeout as number) * 1000,
     grpcPort: flags.grpc_port as number,
     enableGrpc: flags.enable_grpc as boolean,
     host: flags.host as string,
     modelRepository: repository,
     maxBufferSize: flags.max_buffer_size as number,
+    adminToken: (flags.admin_token as string | undefined) || undefined, // uploads
+    maxUploadSize: flags.max_upload_size as number, // uploads
     grpcMaxSendMessageLength: flags.grpc_max_send_message_length as number,
     grpcMaxReceiveMessageLength: flags.grpc_max_receive_message_length as number,
     keepAliveTimeoutMs: (flags.timeout_keep_alive as number) * 1000,

@@ -6,6 +6,7 @@ import { loadModuleModel, MODULE_EXTENSIONS, MODULE_FILES } from "./module/load-
 import { OnnxModel } from "./onnx/onnx-model.ts";
 import { ClientPredictor } from "./remote/remote-predictor.ts";
 import { loadSeldonComponent } from "./seldon/load-component.ts";
+import { loadOpenBayesModel, openBayesRuntimeOf } from "./openbayes/index.ts"; // OpenBayes
 
 export { importUserModule, loadModuleModel, MODULE_EXTENSIONS } from "./module/load-module.ts";
 export { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "./onnx/convert.ts";
@@ -21,6 +22,7 @@ export {
   SeldonNotImplementedError,
 } from "./seldon/component.ts";
 export { type LoadComponentOptions, loadSeldonComponent } from "./seldon/load-component.ts";
+export * from "./openbayes/index.ts"; // OpenBayes predictors and start.sh servers
 
 // Transformers (models with a predictorHost) forward through the inference clients.
 setRemotePredictorFactory((settings) => new ClientPredictor(settings));
@@ -41,7 +43,9 @@ export const loadModel: ModelLoader = async (source: ModelSource, version): Prom
       ? settings.modelFile
       : (MODULE_FILES.find((f) => files.includes(f)) ??
         files.find((f) => MODULE_EXTENSIONS.test(f) && !f.endsWith(".d.ts")));
-  const runtime = settings.runtime ?? (onnxFile ? "onnx" : moduleFile ? "module" : undefined);
+  // OpenBayes: start.sh (custom) or predictor.ts/js (openbayes) decide before any *.onnx beside them.
+  const openbayesRuntime = settings.runtime ? undefined : openBayesRuntimeOf(files);
+  const runtime = settings.runtime ?? openbayesRuntime ?? (onnxFile ? "onnx" : moduleFile ? "module" : undefined);
   if (runtime === "onnx") {
     if (!onnxFile) throw new InvalidInput(`No .onnx file in ${version.dir}`);
     model = new OnnxModel(source.name, {
@@ -60,6 +64,9 @@ export const loadModel: ModelLoader = async (source: ModelSource, version): Prom
       includeMetricsInResponse: process.env.INCLUDE_METRICS_IN_CLIENT_RESPONSE?.toLowerCase() !== "false",
       modelMetadataEnv: process.env.MODEL_METADATA,
     });
+  } else if (runtime === "openbayes" || runtime === "custom") {
+    // OpenBayes: a predictor class wrapped by runtime/openbayes, or start.sh run as its own server.
+    model = await loadOpenBayesModel(runtime, version.dir, source.name, { ...options, modelFile: settings.modelFile, fallbackModule: moduleFile });
   } else if (runtime === "module") {
     if (!moduleFile) throw new InvalidInput(`No model module (model.ts / model.js) in ${version.dir}`);
     model = await loadModuleModel(join(version.dir, moduleFile), source.name, options);

@@ -5,9 +5,11 @@ import { notFoundHandler, restError, sendError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { registerGraphRoutes } from "./routes/graph.ts";
+import { registerOpenBayesRoutes } from "./routes/openbayes.ts"; // OpenBayes
 import { registerRepositoryRoutes } from "./routes/repository.ts";
 import { registerSeldonRoutes } from "./routes/seldon.ts";
 import { registerSeldonGraphRoutes } from "./routes/seldon-graph.ts";
+import { registerUploadRoutes, type UploadRouteOptions } from "./routes/upload.ts"; // uploads
 import { registerV1Routes } from "./routes/v1.ts";
 import { registerV2Routes } from "./routes/v2.ts";
 
@@ -24,6 +26,10 @@ export interface HttpAppOptions {
   seldon?: { modelName: string };
   /** Seldon's executor API for a SeldonDeployment graph. */
   seldonGraph?: { executor: SeldonGraphExecutor; isReady: () => boolean };
+  /** Model uploads (POST /v2/repository/models/{m}/upload): admin token, size limit, repository root. */
+  upload?: Omit<UploadRouteOptions, "logger">;
+  /** OpenBayes: a predictor on GET / and POST /, or (custom) every path proxied to start.sh's server. */
+  openbayes?: { modelName: string; mode: "predictor" | "custom" };
 }
 
 /** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
@@ -56,10 +62,13 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   app.setNotFoundHandler(notFoundHandler);
 
-  if (!options.graph?.standalone) {
+  // OpenBayes (before V1, whose GET / becomes the predictor's status); a custom server takes every path itself.
+  if (options.openbayes) registerOpenBayesRoutes(app, dataplane, { ...options.openbayes, logger });
+  if (!options.graph?.standalone && options.openbayes?.mode !== "custom") {
     registerV1Routes(app, dataplane);
     registerV2Routes(app, dataplane);
     registerRepositoryRoutes(app, dataplane);
+    registerUploadRoutes(app, dataplane, { ...options.upload, logger }); // uploads
   }
   if (options.graph) registerGraphRoutes(app, options.graph);
   if (options.seldon) registerSeldonRoutes(app, dataplane, { modelName: options.seldon.modelName, logger });

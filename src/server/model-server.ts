@@ -18,6 +18,8 @@ import {
   type SeldonGraphSpec,
 } from "../graph/index.ts";
 import { isSeldonComponent, loadModel } from "../runtime/index.ts";
+import { configureOpenBayesModel, resolveOpenBayesServing } from "../runtime/index.ts"; // OpenBayes
+import { recoverUploads } from "../storage/index.ts"; // uploads
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { buildHttpApp } from "./http.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
@@ -65,6 +67,16 @@ export interface ModelServerOptions {
   seldonGraph?: SeldonGraphSpec;
   /** How long one graph component call may take, in ms (504 past it). */
   seldonGraphTimeoutMs?: number;
+  /**
+   * OpenBayes serving for one model (`true`: the only served model): a predictor class answers GET / and POST /,
+   * a start.sh server gets every path proxied. Left undefined, it is on when the only model is one of these;
+   * when asked for, a predictor that fails to start fails start().
+   */
+  openbayes?: boolean | { modelName: string };
+  /** Bearer token that enables model uploads (POST /v2/repository/models/{m}/upload); without it they answer 403. */
+  adminToken?: string;
+  /** Largest upload body in bytes (`--max_upload_size`, default 1 GiB). */
+  maxUploadSize?: number;
   logger?: Logger;
 }
 
@@ -98,6 +110,7 @@ export class ModelServer {
       const model = await loadModel(source, version);
       if (predictor && !model.predictorHost) applyPredictorSettings(model, predictor);
       if (isSeldonComponent(model)) model.metricsSink = this.metrics;
+      configureOpenBayesModel(model, { logger: this.logger, gracePeriodMs: options.gracePeriodMs }); // OpenBayes
       return model;
     };
     this.repository = new ModelRepository({
@@ -127,9 +140,12 @@ export class ModelServer {
     for (const m of models) {
       if (this.options.predictor && !m.predictorHost) applyPredictorSettings(m, this.options.predictor);
       if (isSeldonComponent(m)) m.metricsSink = this.metrics;
+      configureOpenBayesModel(m, { logger: this.logger, gracePeriodMs: this.options.gracePeriodMs }); // OpenBayes
       await this.repository.register(m);
     }
     for (const s of sources) await this.repository.addSource(s);
+    // uploads: undo swaps a crash interrupted and clear stale upload files before the repository is scanned
+    if (this.options.modelRepository) await recoverUploads(this.options.modelRepository, (level, message) => this.logger.log(level, message));
     await this.repository.loadAll();
     if (this.options.graph) {
       this.graphRouter = new GraphRouter(this.options.graph, {
@@ -149,7 +165,10 @@ export class ModelServer {
         timeoutMs: this.options.seldonGraphTimeoutMs,
       });
     }
+    // OpenBayes: decided once the models are loaded; a predictor asked for that did not start fails start().
+    const openbayes = this.options.graph || this.options.seldon || this.options.seldonGraph ? undefined : this.openbayesRoutes();
     this.app = buildHttpApp({
+      openbayes: await openbayes,
       graph: this.graphRouter
         ? { router: this.graphRouter, standalone: this.options.graphStandalone === true, isReady: () => !this.draining }
         : undefined,
@@ -159,6 +178,7 @@ export class ModelServer {
       seldon: this.seldonRoutes(),
       seldonGraph: this.seldonExecutor ? { executor: this.seldonExecutor, isReady: () => !this.draining } : undefined,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
+      upload: { adminToken: this.options.adminToken, maxUploadSize: this.options.maxUploadSize, repositoryRoot: this.options.modelRepository }, // uploads
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
     });
     await this.app.listen({ port: this.options.httpPort ?? 8080, host: this.options.host ?? "0.0.0.0" });
@@ -191,6 +211,16 @@ export class ModelServer {
       throw new Error(`Seldon mode serves exactly one component; this server has ${names.length} models (${names.join(", ")}). Name one with seldon: { modelName }.`);
     }
     return { modelName: names[0] };
+  }
+
+  /** OpenBayes: which model the OpenBayes routes serve, if any (a startup error unloads what was loaded). */
+  private async openbayesRoutes(): Promise<ReturnType<typeof resolveOpenBayesServing>> {
+    try {
+      return resolveOpenBayesServing(this.repository, this.options.openbayes);
+    } catch (err) {
+      await this.repository.unloadAll();
+      throw err;
+    }
   }
 
   /** Graceful stop: refuse new inferences, drain open requests, unload every model. */

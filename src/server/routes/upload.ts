@@ -1,0 +1,243 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { InvalidInput, TServeError, Unsupported } from "../../errors/index.ts";
+import { type DataPlane, SETTINGS_FILE } from "../../model/index.ts";
+import { MODULE_EXTENSIONS } from "../../runtime/index.ts";
+import {
+  createUploadWorkDir,
+  DEFAULT_MAX_UPLOAD_SIZE,
+  type ExtractLimits,
+  extractArchiveAs,
+  installModelFolder,
+} from "../../storage/index.ts";
+import { sendError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { firstHeader, sendJson } from "./common.ts";
+
+export interface UploadRouteOptions {
+  /** The bearer token uploads need; without one the route answers 403. */
+  adminToken?: string;
+  /** Largest upload body in bytes (`--max_upload_size`, default 1 GiB); larger ones get 413. */
+  maxUploadSize?: number;
+  /** The repository root uploads are installed into (`--model_repository`). */
+  repositoryRoot?: string;
+  /** Bounds on what an uploaded archive may expand to (default: TSERVE_EXTRACT_* or 4 GiB / 10,000 entries). */
+  extractLimits?: Partial<ExtractLimits>;
+  logger: Logger;
+}
+
+const UPLOAD_PATH = "/v2/repository/models/:name/upload";
+const VERSION_FOLDER = /^0*[1-9]\d*$/; // as the repository reads them: 1, 2, 0001
+const MODEL_NAME = /^[^/\\\0]+$/;
+
+class Forbidden extends TServeError {
+  constructor(message: string) {
+    super(message, "INVALID_ARG", 403, "TSERVE_FORBIDDEN");
+  }
+}
+
+class Unauthorized extends TServeError {
+  constructor(message: string) {
+    super(message, "INVALID_ARG", 401, "TSERVE_UNAUTHORIZED");
+  }
+}
+
+class UploadTooLarge extends TServeError {
+  constructor(limit: number) {
+    super(
+      `The upload is larger than the maximum of ${limit} bytes (set --max_upload_size to raise it).`,
+      "PAYLOAD_TOO_LARGE",
+      413,
+      "TSERVE_PAYLOAD_TOO_LARGE",
+    );
+  }
+}
+
+/** Compares a presented token with the configured one in time independent of where they differ. */
+function tokenMatches(presented: string, expected: string): boolean {
+  const a = createHash("sha256").update(presented).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * `POST /v2/repository/models/{m}/upload`: installs a model archive (.tar, .tar.gz/.tgz or .zip, sent as the raw
+ * body with any content type) into the repository as `<root>/<m>` and loads it, replacing the model of that name
+ * atomically. Needs `Authorization: Bearer <admin token>`. The body is streamed to the repository's upload area
+ * (never buffered), unpacked and checked there, then swapped in by renames; see installModelFolder.
+ */
+export function registerUploadRoutes(app: FastifyInstance, dataplane: DataPlane, options: UploadRouteOptions): void {
+  const maxUploadSize = options.maxUploadSize ?? DEFAULT_MAX_UPLOAD_SIZE;
+  const queues = new Map<string, Promise<unknown>>();
+
+  /** One install per model name at a time; uploads of different models run side by side. */
+  const serialized = <T>(name: string, task: () => Promise<T>): Promise<T> => {
+    const previous = queues.get(name) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => undefined);
+    queues.set(name, tail);
+    void tail.then(() => {
+      if (queues.get(name) === tail) queues.delete(name);
+    });
+    return run;
+  };
+
+  // Runs before the body is read, so an unauthorised client never gets to send it to disk.
+  const authorize = async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = options.adminToken;
+    if (!token) return sendError(reply, new Forbidden("uploads are disabled; start tserve with --admin_token"));
+    const header = firstHeader(request.headers.authorization) ?? "";
+    const match = /^Bearer\s+(.+)$/i.exec(header.trim());
+    if (!match || !tokenMatches(match[1], token)) {
+      return sendError(
+        reply.header("www-authenticate", match ? 'Bearer realm="tserve", error="invalid_token"' : 'Bearer realm="tserve"'),
+        new Unauthorized(match ? "The admin token is not valid" : "Uploading a model needs an 'Authorization: Bearer <admin token>' header"),
+      );
+    }
+  };
+
+  // An encapsulated scope: this route alone gets the raw body as a stream instead of a buffer.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+
+    scope.post(UPLOAD_PATH, { onRequest: authorize }, async (request, reply) => {
+      const { name } = request.params as { name: string };
+      if (!MODEL_NAME.test(name) || name.startsWith(".")) {
+        throw new InvalidInput(`Invalid model name '${name}': names may not contain '/', '\\' or start with '.'`);
+      }
+      const root = options.repositoryRoot;
+      if (!root) throw new Unsupported("Uploads need a model repository to install into: start tserve with --model_repository DIR");
+      const declared = Number(firstHeader(request.headers["content-length"]));
+      if (declared > maxUploadSize) {
+        reply.header("connection", "close");
+        throw new UploadTooLarge(maxUploadSize);
+      }
+      const body = request.body as Readable | undefined;
+      if (!body || declared === 0) throw new InvalidInput("The upload is empty: send the model archive (.tar.gz, .tgz, .tar or .zip) as the request body");
+
+      const work = await createUploadWorkDir(root);
+      let installed: { name: string; versions: string[]; state: "READY" };
+      try {
+        const archive = join(work, "upload.archive");
+        let size: number;
+        try {
+          size = await receive(body, archive, maxUploadSize);
+        } catch (err) {
+          if (err instanceof UploadTooLarge) reply.header("connection", "close");
+          throw err;
+        }
+        if (size === 0) throw new InvalidInput("The upload is empty: send the model archive (.tar.gz, .tgz, .tar or .zip) as the request body");
+        const extracted = await extractArchiveAs(archive, join(work, "unpacked"), options.extractLimits, "the uploaded archive");
+        await rm(archive, { force: true });
+        await checkServable(extracted.root, name);
+        await serialized(name, () =>
+          installModelFolder({
+            root,
+            name,
+            staged: extracted.root,
+            workDir: work,
+            activate: () => dataplane.repository.install(name),
+            log: (level, message) => options.logger.log(level, message),
+          }),
+        );
+        const versions = dataplane.repository.versions(name);
+        options.logger.log(
+          "info",
+          `installed model ${name}${versions.length ? ` (versions ${versions.join(", ")})` : ""} from an upload of ${size} bytes (${extracted.files} files, ${extracted.bytes} bytes unpacked)`,
+        );
+        installed = { name, versions, state: "READY" };
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+      // Answered only once the work folder is gone: nothing of the upload is left when the client hears back.
+      return sendJson(reply, 200, installed);
+    });
+  });
+}
+
+/**
+ * Streams a request body to a new file, stopping at `max` bytes with UploadTooLarge. The request is left
+ * readable (paused data is discarded) so that the 413 answer can still be sent on it.
+ */
+function receive(body: Readable, file: string, max: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(file, { flags: "wx" });
+    let bytes = 0;
+    let settled = false;
+    let ended = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.off("data", onData);
+      body.resume(); // discard the rest rather than leave the client blocked
+      out.destroy();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > max) return fail(new UploadTooLarge(max));
+      if (!out.write(chunk)) {
+        body.pause();
+        out.once("drain", () => body.resume());
+      }
+    };
+    body.on("data", onData);
+    body.once("end", () => {
+      ended = true;
+      if (!settled) out.end();
+    });
+    body.once("error", (err) => fail(new InvalidInput(`The upload was interrupted: ${err.message}`)));
+    body.once("close", () => {
+      if (!ended) fail(new InvalidInput("The upload was interrupted before the whole archive arrived"));
+    });
+    out.once("error", fail);
+    out.once("finish", () => {
+      if (settled) return;
+      settled = true;
+      resolve(bytes);
+    });
+  });
+}
+
+/**
+ * Refuses an archive that holds no servable model before anything is swapped: the model folder (or one of its
+ * numbered version folders) must hold a .onnx file or a model module, and a model-settings.json `name` must
+ * agree with the name it is uploaded under (at the next start the folder is served under that name).
+ */
+async function checkServable(dir: string, name: string): Promise<void> {
+  const servable = (files: string[]) => files.some((f) => f.endsWith(".onnx") || (MODULE_EXTENSIONS.test(f) && !f.endsWith(".d.ts")));
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => e.name);
+  let ok = servable(files);
+  for (const e of entries) {
+    if (ok) break;
+    if (e.isDirectory() && VERSION_FOLDER.test(e.name)) {
+      const inner = await readdir(join(dir, e.name), { withFileTypes: true });
+      ok = servable(inner.filter((f) => f.isFile()).map((f) => f.name));
+    }
+  }
+  if (!ok) {
+    const found = entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+    throw new InvalidInput(
+      `The uploaded archive holds no servable model: expected a .onnx file or a model module (model.ts / model.js), directly or in numbered version folders (found: ${found.join(", ") || "nothing"})`,
+    );
+  }
+  if (files.includes(SETTINGS_FILE)) {
+    let settingsName: unknown;
+    try {
+      settingsName = (JSON.parse(await readFile(join(dir, SETTINGS_FILE), "utf8")) as { name?: unknown }).name;
+    } catch (err) {
+      throw new InvalidInput(`The uploaded ${SETTINGS_FILE} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (settingsName !== undefined && settingsName !== name) {
+      throw new InvalidInput(
+        `The uploaded ${SETTINGS_FILE} names the model ${JSON.stringify(settingsName)}, but it is uploaded as '${name}': upload it under that name or change the file`,
+      );
+    }
+  }
+}
