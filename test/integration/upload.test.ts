@@ -264,3 +264,24 @@ describe("model uploads", () => {
     });
   });
 });
+
+describe("replacing a TypeScript model by upload", () => {
+  it("serves the new code, not the module Node imported before", async () => {
+    const root = await tempRepo();
+    const component = (answer: string) => `export default class Answer {\n  predict(): string[][] {\n    return [["${answer}"]];\n  }\n}\n`;
+    const settings = JSON.stringify({ runtime: "seldon" });
+    const running = await startWith({ modelRepository: root, adminToken: TOKEN, enableGrpc: false });
+    try {
+      for (const answer of ["first", "second", "third"]) {
+        const r = await upload(running.url, "code", await tgz([file("model.ts", component(answer)), file("model-settings.json", settings)]));
+        expect(r.status, r.text).toBe(200);
+        const p = await post(`${running.url}/v1/models/code:predict`, { instances: [[1]] });
+        expect(p.status, p.text).toBe(200);
+        expect(p.json).toEqual({ predictions: [[answer]] });
+      }
+    } finally {
+      await running.server.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
 import { InvalidInput } from "../../errors/index.ts";
@@ -7,21 +8,32 @@ import { isModel, isModelClass, type Model, type ModelOptions } from "../../mode
 export const MODULE_FILES = ["model.ts", "model.mts", "model.js", "model.mjs"];
 export const MODULE_EXTENSIONS = /\.(ts|mts|js|mjs|cjs|cts)$/;
 
+/** The mtime each module file had when it was first imported. */
+const firstSeen = new Map<string, number>();
+
 /**
  * Imports a user's module with TypeScript support (no build step for the user). A plain import comes first so
  * the module shares our copy of tserve when a TypeScript loader is already active (the CLI registers one);
  * otherwise tsx compiles it in its own namespace.
  */
 export async function importUserModule(file: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(file).href;
+  const plain = pathToFileURL(file).href;
+  // Node caches modules by URL: a file replaced since its first import (an upload, a reload) gets its mtime as
+  // a query so it is imported afresh, while an unchanged one keeps the plain URL and is shared.
+  const mtime = Math.floor((await stat(file)).mtimeMs);
+  if (!firstSeen.has(file)) firstSeen.set(file, mtime);
+  const url = firstSeen.get(file) === mtime ? plain : `${plain}?mtime=${mtime}`;
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // ERR_REQUIRE_CYCLE_MODULE: a .ts file outside any "type": "module" package is compiled as CommonJS by the
-    // global loader and trips Node's require(esm) cycle check; tsx's own namespace loads it fine.
-    if (code !== "ERR_UNKNOWN_FILE_EXTENSION" && code !== "ERR_UNSUPPORTED_ESM_URL_SCHEME" && code !== "ERR_REQUIRE_CYCLE_MODULE") throw err;
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    // global loader and trips Node's require(esm) cycle check; tsx's own namespace loads it fine (and a
+    // namespace of its own per call, so a replaced file is fresh there too).
+    const retry =
+      code === "ERR_UNKNOWN_FILE_EXTENSION" || code === "ERR_UNSUPPORTED_ESM_URL_SCHEME" || code === "ERR_REQUIRE_CYCLE_MODULE" || url !== plain;
+    if (!retry) throw err;
+    return (await tsImport(plain, import.meta.url)) as Record<string, unknown>;
   }
 }
 
