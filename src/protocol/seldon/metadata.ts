@@ -4,22 +4,10 @@
  * error at startup: `/metadata` answers 500 MICROSERVICE_BAD_METADATA while predictions keep working.
  */
 import { parse as parseYaml } from "yaml";
+import { type Datatype, DATATYPES as V2_DATATYPES } from "../../tensor/index.ts";
 
-export const SELDON_TENSOR_DATATYPES = [
-  "BOOL",
-  "UINT8",
-  "UINT16",
-  "UINT32",
-  "UINT64",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "FP16",
-  "FP32",
-  "FP64",
-  "BYTES",
-] as const;
+/** Seldon's schema takes the V2 datatypes except BF16. */
+export const SELDON_TENSOR_DATATYPES = V2_DATATYPES.filter((d): d is Exclude<Datatype, "BF16"> => d !== "BF16");
 
 export type SeldonTensorDatatype = (typeof SELDON_TENSOR_DATATYPES)[number];
 
