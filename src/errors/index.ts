@@ -157,6 +157,10 @@ export function toTServeError(err: unknown): TServeError {
   ) {
     return new TServeError(err.message, kindForStatus(status), status, "TSERVE_USER_ERROR", { cause: err });
   }
+  // A request nested deeper than the stack (JSON arrays thousands of levels deep) is bad input, not a crash.
+  if (err instanceof RangeError && err.message.includes("Maximum call stack size exceeded")) {
+    return new InvalidInput("The request is nested too deeply to process", { cause: err });
+  }
   if (err instanceof Error) {
     return new InferenceError(`${err.name} : ${err.message}`, { cause: err });
   }

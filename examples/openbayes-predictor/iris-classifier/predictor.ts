@@ -33,6 +33,9 @@ export default class Predictor {
   }
 
   async predict({ json, params }: PredictArgs) {
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      throw new ServingError('send an object: {"threshold": 0.5, "features": [[6.8, 2.8, 4.8, 1.4]]}', 400);
+    }
     const { threshold = 0.5, features } = json as Request;
     if (typeof threshold !== "number" || threshold < 0 || threshold > 1) {
       throw new ServingError("threshold must be a number between 0 and 1", 400);

@@ -35,6 +35,16 @@ export function messageNames(msg: SeldonMessage | undefined): string[] {
 }
 
 export function dataToArray(data: DefaultData): NDArray {
+  try {
+    return toArray(data);
+  } catch (err) {
+    // Shapes no array can hold, or nesting deeper than the stack: the request's fault, not a server error.
+    if (err instanceof RangeError) throw new SeldonError(`Invalid request data: ${err.message}`);
+    throw err;
+  }
+}
+
+function toArray(data: DefaultData): NDArray {
   if (data.tensor) {
     const { shape, values } = data.tensor;
     try {
