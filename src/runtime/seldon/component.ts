@@ -4,18 +4,22 @@ import {
   arrayData,
   buildMeta,
   buildResponse,
-  dataToArray,
+  buildSeldonMetadata,
   isSeldonResponse,
   messageNames,
   messagePayload,
+  NDArray,
   payloadKind,
+  type SeldonFeedback,
+  SeldonError,
+  type SeldonMessage,
+  type SeldonMeta,
+  type SeldonMetric,
+  validateMetrics,
+  validateSeldonMetadata,
 } from "../../protocol/seldon/index.ts";
-import { SeldonError } from "../../protocol/seldon/index.ts";
-import { buildSeldonMetadata, validateSeldonMetadata } from "../../protocol/seldon/index.ts";
-import { validateMetrics } from "../../protocol/seldon/index.ts";
-import { NDArray } from "../../protocol/seldon/index.ts";
-import type { SeldonFeedback, SeldonMessage, SeldonMeta, SeldonMetric } from "../../protocol/seldon/index.ts";
-import type { Datatype, Tensor } from "../../tensor/index.ts";
+import type { Datatype } from "../../tensor/index.ts";
+import { answerTensor, answerValue, tensorToMessage } from "./bridge.ts";
 
 /** The `method` label of Seldon's custom metrics. */
 export type SeldonMethod = "predict" | "inputtransform" | "outputtransform" | "router" | "aggregate" | "feedback" | "health";
@@ -370,13 +374,7 @@ export class SeldonComponent extends Model {
   private async predictV2(request: InferRequest): Promise<InferResponse> {
     const input = request.inputs[0];
     if (!input) throw new SeldonError("The request has no inputs");
-    const values = Array.from(input.data as ArrayLike<unknown>, (v) =>
-      typeof v === "bigint" ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : v,
-    );
-    const arr = new NDArray(values.every((v) => typeof v === "number") ? Float64Array.from(values as number[]) : values, input.shape);
-    const answer = await this.seldonPredict(
-      arr.isNumeric ? { data: { names: [], tensor: { shape: arr.shape, values: Array.from(arr.data as Float64Array) } } } : { data: { ndarray: arr.toArray() } },
-    );
+    const answer = await this.seldonPredict(tensorToMessage(input));
     return { modelName: this.name, outputs: [answerTensor(answer, input.datatype.startsWith("FP"))] };
   }
 
@@ -391,30 +389,6 @@ export class SeldonComponent extends Model {
       outputs: (v?.outputs ?? []).filter(isV2),
     };
   }
-}
-
-/** The answer's payload as a plain JS value (for V1's predictions). */
-function answerValue(answer: SeldonMessage): unknown {
-  if (answer.data) return dataToArray(answer.data).toArray();
-  if (answer.strData !== undefined) return answer.strData;
-  if (answer.binData !== undefined) return { b64: answer.binData };
-  return answer.jsonData;
-}
-
-/** `floatInput`: a float request gets float answers, even when the values happen to be whole numbers. */
-function answerTensor(answer: SeldonMessage, floatInput = false): Tensor {
-  if (answer.data) {
-    const arr = dataToArray(answer.data);
-    if (arr.isNumeric) {
-      const isInt = arr.dtype === "int64" && !floatInput;
-      return { name: "output-0", datatype: isInt ? "INT64" : "FP64", shape: arr.shape, data: isInt ? BigInt64Array.from(arr.data as Float64Array, (v) => BigInt(v)) : (arr.data as Float64Array) };
-    }
-    if (arr.dtype === "bool") return { name: "output-0", datatype: "BOOL", shape: arr.shape, data: Uint8Array.from(arr.data as boolean[], (b) => (b ? 1 : 0)) };
-    return { name: "output-0", datatype: "BYTES", shape: arr.shape, data: (arr.data as unknown[]).map((v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v))) };
-  }
-  const text = answer.strData ?? (answer.binData !== undefined ? undefined : JSON.stringify(answer.jsonData));
-  const bytes = text !== undefined ? Buffer.from(text) : Buffer.from(answer.binData ?? "", "base64");
-  return { name: "output-0", datatype: "BYTES", shape: [1], data: [bytes] };
 }
 
 export function isSeldonComponent(value: unknown): value is SeldonComponent {
