@@ -21,6 +21,7 @@ import { isSeldonComponent, loadModel } from "../runtime/index.ts";
 import { configureOpenBayesModel, resolveOpenBayesServing } from "../runtime/index.ts"; // OpenBayes
 import { recoverUploads } from "../storage/index.ts"; // uploads
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
+import { addSeldonGrpcServices } from "./seldon-grpc.ts";
 import { buildHttpApp } from "./http.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -167,6 +168,7 @@ export class ModelServer {
     }
     // OpenBayes: decided once the models are loaded; a predictor asked for that did not start fails start().
     const openbayes = this.options.graph || this.options.seldon || this.options.seldonGraph ? undefined : this.openbayesRoutes();
+    const seldon = this.seldonRoutes();
     this.app = buildHttpApp({
       openbayes: await openbayes,
       graph: this.graphRouter
@@ -175,7 +177,7 @@ export class ModelServer {
       dataplane: this.dataplane,
       metrics: this.metrics,
       logger: this.logger,
-      seldon: this.seldonRoutes(),
+      seldon,
       seldonGraph: this.seldonExecutor ? { executor: this.seldonExecutor, isReady: () => !this.draining } : undefined,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
       upload: { adminToken: this.options.adminToken, maxUploadSize: this.options.maxUploadSize, repositoryRoot: this.options.modelRepository }, // uploads
@@ -192,6 +194,8 @@ export class ModelServer {
         maxSendMessageLength: this.options.grpcMaxSendMessageLength ?? defaultSize,
         maxReceiveMessageLength: this.options.grpcMaxReceiveMessageLength ?? defaultSize,
       });
+      // Seldon mode: Seldon's gRPC services (seldon.protos.*) beside the OIP service, on the same port.
+      if (seldon) addSeldonGrpcServices(this.grpcServer, { dataplane: this.dataplane, modelName: () => seldon.modelName, logger: this.logger });
       this.boundGrpcPort = await listenGrpc(this.grpcServer, this.options.host ?? "0.0.0.0", this.options.grpcPort ?? 8081);
     }
     const index = this.repository.index();

@@ -1,0 +1,31 @@
+export {
+  type CustomData,
+  decodeFeedback,
+  decodeSeldonMessage,
+  decodeSeldonMessageList,
+  encodeFeedback,
+  encodeSeldonMessage,
+  encodeSeldonMessageList,
+  float32ToNumber,
+  jsonToList,
+  jsonToStruct,
+  jsonToValue,
+  listToJson,
+  type ProtoFeedback,
+  type ProtoSeldonMessage,
+  type ProtoSeldonMessageList,
+  type ProtoValue,
+  structToJson,
+  valueToJson,
+} from "./convert.ts";
+export {
+  SELDON_PACKAGE,
+  SELDON_PROTO_DIR,
+  SELDON_PROTO_FILE,
+  SELDON_PROTO_FILES,
+  SELDON_PROTO_OPTIONS,
+  SELDON_SERVICES,
+  type SeldonServiceName,
+  seldonPackageDefinition,
+} from "./definition.ts";
+export { grpcCodeOfSeldonStatus, SeldonGrpcCode, type SeldonGrpcError, seldonGrpcError } from "./status.ts";
