@@ -172,10 +172,13 @@ export class ServerMetrics implements InferenceObserver, GraphObserver, SeldonMe
   }
 
   /** An observer of one Seldon graph's component calls (Seldon executor's client histogram). */
-  seldonGraphObserver(spec: { deploymentName: string; predictorName: string }): { step(node: string, method: string, seconds: number, ok: boolean): void } {
+  seldonGraphObserver(spec: { deploymentName: string; predictorName: string }): {
+    step(node: string, method: string, seconds: number, ok: boolean, status?: number): void;
+  } {
     return {
-      step: (node, method, seconds, ok) => {
-        this.executorMetrics().client.labels(spec.deploymentName, spec.predictorName, "", node, method, ok ? "200" : "500").observe(seconds);
+      step: (node, method, seconds, ok, status) => {
+        const code = String(status ?? (ok ? 200 : 500));
+        this.executorMetrics().client.labels(spec.deploymentName, spec.predictorName, "", node, method, code).observe(seconds);
       },
     };
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { InvalidInput } from "../../errors/index.ts";
-import { SeldonError } from "../../protocol/seldon/index.ts";
+import { SeldonError, seldonErrorReply } from "../../protocol/seldon/index.ts";
 import type { SeldonFeedback, SeldonMessage, SeldonMeta } from "../../protocol/seldon/index.ts";
 import { RandomABTestUnit } from "./random-abtest.ts";
 import { RemoteSeldonUnit } from "./remote-unit.ts";
@@ -12,7 +12,8 @@ export type SeldonStepMethod = "predict" | "transform-input" | "transform-output
 
 /** Receives every component call's duration; the server's metrics implement it. */
 export interface SeldonGraphObserver {
-  step(node: string, method: SeldonStepMethod, seconds: number, ok: boolean): void;
+  /** `status`: the HTTP status the step answered with (200, or its error's). */
+  step(node: string, method: SeldonStepMethod, seconds: number, ok: boolean, status?: number): void;
 }
 
 export interface SeldonGraphExecutorOptions {
@@ -268,6 +269,7 @@ export class SeldonGraphExecutor {
   private async call(node: CompiledNode, method: SeldonStepMethod, run: () => Promise<SeldonMessage>): Promise<SeldonMessage> {
     const started = performance.now();
     let ok = false;
+    let status = 500;
     try {
       const work = run();
       const answer = this.timeoutMs === undefined || node.timesItself ? await work : await deadline(work, this.timeoutMs, node, method);
@@ -275,9 +277,13 @@ export class SeldonGraphExecutor {
         throw new SeldonError(`Seldon graph node '${node.spec.name}' answered ${method} with no SeldonMessage`, 500, "MICROSERVICE_INTERNAL_ERROR");
       }
       ok = true;
+      status = 200;
       return answer as SeldonMessage;
+    } catch (err) {
+      status = seldonErrorReply(err).status;
+      throw err;
     } finally {
-      this.observer?.step(node.spec.name, method, (performance.now() - started) / 1000, ok);
+      this.observer?.step(node.spec.name, method, (performance.now() - started) / 1000, ok, status);
     }
   }
 }
