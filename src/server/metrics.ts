@@ -125,9 +125,9 @@ export class ServerMetrics implements InferenceObserver, GraphObserver, SeldonMe
       model_name: component.name,
       model_image: component.image,
       model_version: component.version ?? "",
-      predictor_name: env.PREDICTOR_ID ?? "",
+      predictor_name: component.deployment?.predictorName ?? env.PREDICTOR_ID ?? "",
       predictor_version: env.PREDICTOR_VERSION ?? "",
-      deployment_name: env.SELDON_DEPLOYMENT_ID ?? "",
+      deployment_name: component.deployment?.deploymentName ?? env.SELDON_DEPLOYMENT_ID ?? "",
       worker_id: String(process.pid),
     };
   }

@@ -13,6 +13,7 @@ import {
   dataPlaneModels,
   dataPlaneSeldonUnits,
   GraphRouter,
+  graphNodes,
   type InferenceGraph,
   SeldonGraphExecutor,
   type SeldonGraphSpec,
@@ -160,6 +161,12 @@ export class ModelServer {
     if (this.options.seldonGraph) {
       if (this.options.seldon) throw new Error("Serve either one Seldon component (seldon) or a Seldon graph (seldonGraph), not both");
       const spec = this.options.seldonGraph;
+      // The graph's components report their custom metrics under this deployment and predictor.
+      for (const node of graphNodes(spec.graph)) {
+        const served = this.repository.names().includes(node.name) && this.repository.isReady(node.name);
+        const model = served ? this.repository.get(node.name) : undefined;
+        if (isSeldonComponent(model)) model.deployment = { deploymentName: spec.deploymentName, predictorName: spec.predictorName };
+      }
       this.seldonExecutor = new SeldonGraphExecutor(spec, {
         resolveUnit: dataPlaneSeldonUnits(this.dataplane),
         observer: this.metrics.seldonGraphObserver(spec),

@@ -313,8 +313,8 @@ describe("the executor API: metadata, health and metrics (routing.yaml)", () => 
     expect(delta(client, { model_name: "r", method: "send-feedback" })).toBe(1);
     expect(after).toMatch(/^# TYPE seldon_api_executor_server_requests_seconds histogram$/m);
     expect(after).toMatch(/^# TYPE seldon_api_executor_client_requests_seconds histogram$/m);
-    // Seldon's feedback counters, for the two components the feedback reached.
-    expect(delta("seldon_api_model_feedback_total", { model_name: "r" })).toBe(1);
+    // Seldon's feedback counters, for the two components the feedback reached, labelled with this deployment.
+    expect(delta("seldon_api_model_feedback_total", { model_name: "r", deployment_name: "routing", predictor_name: "main" })).toBe(1);
     expect(delta("seldon_api_model_feedback_total", { model_name: "b" })).toBe(1);
   });
 });

@@ -111,6 +111,8 @@ export class SeldonComponent extends Model {
   readonly image: string;
   readonly includeMetricsInResponse: boolean;
   metricsSink?: SeldonMetricsSink;
+  /** The SeldonDeployment and predictor this component serves in (metrics labels; else from the environment). */
+  deployment?: { deploymentName: string; predictorName: string };
   private readonly metadataEnv?: string;
   private metadataResult: ReturnType<typeof validateSeldonMetadata> = { ok: false, error: "not loaded" };
 
