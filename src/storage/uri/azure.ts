@@ -11,6 +11,7 @@ import { type Env, envInt, envSecondsMs } from "./config.ts";
 import { StorageAccessDenied, statusError } from "./errors.ts";
 import { redactUri } from "./parse.ts";
 import { fileFilterFromEnv, passesFilter } from "./patterns.ts";
+import { requestOAuthToken } from "./oauth.ts";
 import { withRetries } from "./retry.ts";
 import { encodeKeyPath, encodeRfc3986 } from "./sigv4.ts";
 import { discard, header, type HttpResponse, readText, send, type TransportOptions } from "./transport.ts";
@@ -124,36 +125,16 @@ export class AzureBlobBackend implements Backend {
     if (this.token && this.token.expiresAt - 60_000 > Date.now()) return this.token.value;
     const authority = (this.context.env.AZURE_AUTHORITY_HOST?.trim() || "https://login.microsoftonline.com").replace(/\/+$/, "");
     const tokenUrl = new URL(`${authority}/${encodeURIComponent(sp.tenant)}/oauth2/v2.0/token`);
-    const body = new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sp.clientId,
-      client_secret: sp.secret,
-      scope: "https://storage.azure.com/.default",
-    }).toString();
-    const what = `the Azure AD token endpoint ${tokenUrl.origin}`;
-    this.token = await withRetries(
-      async () => {
-        const res = await send(
-          { method: "POST", url: tokenUrl, headers: { "content-type": "application/x-www-form-urlencoded" }, body, what },
-          this.transport,
-        );
-        const text = await readText(res, 64 * 1024);
-        let json: Record<string, unknown> = {};
-        try {
-          json = JSON.parse(text);
-        } catch {
-          // handled below
-        }
-        if (res.status !== 200 || typeof json.access_token !== "string") {
-          const reason = typeof json.error === "string" ? json.error : "";
-          if (res.status >= 500 || res.status === 429) throw statusError(res.status, what, reason || undefined);
-          throw new StorageAccessDenied(`Could not obtain an Azure AD token for client ${sp.clientId} (${res.status})${reason ? `: ${reason}` : ""}`);
-        }
-        const expiresIn = Number(json.expires_in ?? 3600);
-        return { value: json.access_token, expiresAt: Date.now() + (Number.isFinite(expiresIn) ? expiresIn : 3600) * 1000 };
-      },
-      { maxAttempts: this.maxAttempts, signal: this.context.signal },
-    );
+    this.token = await requestOAuthToken({
+      url: tokenUrl,
+      form: { grant_type: "client_credentials", client_id: sp.clientId, client_secret: sp.secret, scope: "https://storage.azure.com/.default" },
+      what: `the Azure AD token endpoint ${tokenUrl.origin}`,
+      transport: this.transport,
+      maxAttempts: this.maxAttempts,
+      signal: this.context.signal,
+      reasonOf: (json) => (typeof json.error === "string" ? json.error : ""),
+      denied: (status, reason) => `Could not obtain an Azure AD token for client ${sp.clientId} (${status})${reason ? `: ${reason}` : ""}`,
+    });
     return this.token.value;
   }
 

@@ -9,9 +9,10 @@ import { readFile } from "node:fs/promises";
 import { InvalidInput, NotFound } from "../../errors/index.ts";
 import { type Backend, type BackendContext, baseName, type Listing, type RemoteFile, safeRelativePath } from "./backend.ts";
 import { envInt, envSecondsMs } from "./config.ts";
-import { StorageAccessDenied, statusError } from "./errors.ts";
+import { statusError } from "./errors.ts";
 import { redactUri } from "./parse.ts";
 import { fileFilterFromEnv, passesFilter } from "./patterns.ts";
+import { requestOAuthToken } from "./oauth.ts";
 import { withRetries } from "./retry.ts";
 import { encodeRfc3986 } from "./sigv4.ts";
 import { discard, type HttpResponse, readText, send, type TransportOptions } from "./transport.ts";
@@ -128,31 +129,16 @@ export class GcsBackend implements Backend {
     } else {
       throw new InvalidInput(`${keyFile} is neither a service_account nor an authorized_user credentials file`);
     }
-    const body = new URLSearchParams(form).toString();
-    const what = `the Google token endpoint ${tokenUri}`;
-    return withRetries(
-      async () => {
-        const res = await send(
-          { method: "POST", url: new URL(tokenUri), headers: { "content-type": "application/x-www-form-urlencoded" }, body, what },
-          this.transport,
-        );
-        const text = await readText(res, 64 * 1024);
-        let json: Record<string, unknown> = {};
-        try {
-          json = JSON.parse(text);
-        } catch {
-          // handled below
-        }
-        if (res.status !== 200 || typeof json.access_token !== "string") {
-          const reason = [json.error, json.error_description].filter((s) => typeof s === "string").join(": ");
-          if (res.status >= 500 || res.status === 429) throw statusError(res.status, what, reason || undefined);
-          throw new StorageAccessDenied(`Could not obtain a Google access token from ${tokenUri} (${res.status})${reason ? `: ${reason}` : ""}`);
-        }
-        const expiresIn = typeof json.expires_in === "number" ? json.expires_in : 3600;
-        return { value: json.access_token, expiresAt: Date.now() + expiresIn * 1000 };
-      },
-      { maxAttempts: this.maxAttempts, signal: this.context.signal },
-    );
+    return requestOAuthToken({
+      url: new URL(tokenUri),
+      form,
+      what: `the Google token endpoint ${tokenUri}`,
+      transport: this.transport,
+      maxAttempts: this.maxAttempts,
+      signal: this.context.signal,
+      reasonOf: (json) => [json.error, json.error_description].filter((s) => typeof s === "string").join(": "),
+      denied: (status, reason) => `Could not obtain a Google access token from ${tokenUri} (${status})${reason ? `: ${reason}` : ""}`,
+    });
   }
 
   private async get(url: URL, what: string): Promise<HttpResponse> {
