@@ -3,6 +3,7 @@
  * REST-JSON shapes the Seldon component works with — which is what proto3's JSON mapping gives: Value/ListValue/
  * Struct as plain JSON, bytes as base64, enums by name, int64 as strings. Pure: no I/O.
  */
+import { isPlainObject } from "../../json.ts";
 import { SeldonError } from "../errors.ts";
 import type { DefaultData, SeldonFeedback, SeldonMessage, SeldonMeta, SeldonMetric, SeldonStatus, TfTensor } from "../types.ts";
 
@@ -93,7 +94,25 @@ export interface CustomData {
 
 // ---- google.protobuf.Value <-> JSON ----
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isRecord = isPlainObject;
+
+/**
+ * True when `x` is already what JSON.parse(JSON.stringify(x)) would give (plain objects and arrays, finite
+ * numbers, strings, booleans, null): then the answer is encoded as it is, without a JSON round trip.
+ */
+function isJsonData(x: unknown): boolean {
+  if (x === null || typeof x === "string" || typeof x === "boolean") return true;
+  if (typeof x === "number") return Number.isFinite(x) && !Object.is(x, -0);
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) if (!isJsonData(x[i])) return false;
+    return true;
+  }
+  if (typeof x !== "object") return false;
+  const proto = Object.getPrototypeOf(x);
+  if ((proto !== Object.prototype && proto !== null) || typeof (x as { toJSON?: unknown }).toJSON === "function") return false;
+  for (const key in x) if (!isJsonData((x as Record<string, unknown>)[key])) return false;
+  return true;
+}
 const has = (o: object, k: string) => (o as Record<string, unknown>)[k] !== undefined && (o as Record<string, unknown>)[k] !== null;
 
 /** A google.protobuf.Value as plain JSON (an unset Value is null, as proto3 JSON has it). */
@@ -291,10 +310,12 @@ function encodeStatus(s: Record<string, unknown>): ProtoStatus {
 }
 
 /**
- * A REST-JSON SeldonMessage as a seldon.protos.SeldonMessage. The message goes through JSON first, exactly as
- * the REST routes send it, so whatever a component returned (NDArrays, typed arrays, toJSON) reads the same.
+ * A REST-JSON SeldonMessage as a seldon.protos.SeldonMessage, reading exactly as the REST routes' JSON would,
+ * whatever a component returned (NDArrays, typed arrays, toJSON).
  */
 export function encodeSeldonMessage(msg: SeldonMessage | unknown): ProtoSeldonMessage {
+  if (isRecord(msg) && isJsonData(msg)) return encodePlain(msg);
+  // NDArrays, typed arrays, toJSON() … (a *Raw method's answer): read them as the REST routes' JSON would.
   const text = JSON.stringify(msg);
   const m: unknown = text === undefined ? {} : JSON.parse(text);
   if (!isRecord(m)) throw new SeldonError(`A Seldon answer must be a JSON object, got ${text}`, 500, "MICROSERVICE_INTERNAL_ERROR");

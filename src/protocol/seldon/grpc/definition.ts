@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { loadSync, type Options } from "@grpc/proto-loader";
+import { PROTO_OPTIONS } from "../../grpc/index.ts";
 
 /** The folder holding prediction.proto and the TensorFlow subset it imports; the build copies both files. */
 export const SELDON_PROTO_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -8,21 +9,11 @@ export const SELDON_PROTO_FILE = "prediction.proto";
 export const SELDON_PROTO_FILES = ["prediction.proto", "tensorflow/core/framework/tensor.proto"] as const;
 
 /**
- * How Seldon's protobuf values appear in JS: field names as in the .proto (binData, requestPath, tensor_shape —
- * the same spelling as Seldon's REST JSON), enums by name, 64-bit integers as strings, bytes as Buffers, the
- * set member of each oneof named in its virtual field, unset fields absent.
+ * How Seldon's protobuf values appear in JS: the OIP service's options (field names as in the .proto — binData,
+ * requestPath, tensor_shape, the spelling of Seldon's REST JSON — enums by name, 64-bit integers as strings,
+ * bytes as Buffers, each oneof's set member named), except that unset message fields stay absent.
  */
-export const SELDON_PROTO_OPTIONS: Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  bytes: Buffer,
-  defaults: false,
-  arrays: true,
-  objects: false,
-  oneofs: true,
-  includeDirs: [SELDON_PROTO_DIR],
-};
+export const SELDON_PROTO_OPTIONS: Options = { ...PROTO_OPTIONS, objects: false, includeDirs: [SELDON_PROTO_DIR] };
 
 /** The package's fully-qualified service names, as Seldon's wrapper serves them. */
 export const SELDON_SERVICES = ["Generic", "Model", "Router", "Transformer", "OutputTransformer", "Combiner", "Seldon"] as const;
