@@ -94,6 +94,11 @@ export interface SeldonComponentOptions extends ModelOptions {
   modelMetadataEnv?: string;
 }
 
+/** A method's answer: a SeldonResponse's data with its per-request tags and metrics, or the value itself. */
+function unwrap(value: unknown): { data: unknown; tags?: Record<string, unknown>; metrics?: unknown } {
+  return isSeldonResponse(value) ? { data: value.data, tags: value.tags, metrics: value.metrics } : { data: value };
+}
+
 const COMPONENT_MARK = Symbol.for("tserve.SeldonComponent");
 
 async function settle<T>(v: T | PromiseLike<T>): Promise<T> {
@@ -225,14 +230,9 @@ export class SeldonComponent extends Model {
     const f = this.fn(plain);
     const X = messagePayload(msg);
     // No predict -> [] (Seldon); no transform -> the input passes through.
-    let result: unknown = f ? await settle(f(X, messageNames(msg), msg.meta ?? {})) : plain === "predict" ? [] : X;
-    let runtimeTags: Record<string, unknown> | undefined;
-    let runtimeMetrics: unknown;
-    if (isSeldonResponse(result)) {
-      runtimeTags = result.tags;
-      runtimeMetrics = result.metrics;
-      result = result.data;
-    }
+    const { data: result, tags: runtimeTags, metrics: runtimeMetrics } = unwrap(
+      f ? await settle(f(X, messageNames(msg), msg.meta ?? {})) : plain === "predict" ? [] : X,
+    );
     const metrics = this.customMetrics(method, runtimeMetrics);
     return buildResponse(result, msg, {
       classNames: this.classNames(),
@@ -260,14 +260,7 @@ export class SeldonComponent extends Model {
     if (raw) return raw;
     const f = this.fn("route");
     if (!f) throw new SeldonError("Route not defined");
-    let result = await settle(f(messagePayload(msg), messageNames(msg), msg.meta ?? {}));
-    let runtimeMetrics: unknown;
-    let runtimeTags: Record<string, unknown> | undefined;
-    if (isSeldonResponse(result)) {
-      runtimeMetrics = result.metrics;
-      runtimeTags = result.tags;
-      result = result.data;
-    }
+    const { data: result, tags: runtimeTags, metrics: runtimeMetrics } = unwrap(await settle(f(messagePayload(msg), messageNames(msg), msg.meta ?? {})));
     if (typeof result !== "number" || !Number.isInteger(result)) {
       throw new SeldonError(`Routing response must be int but got ${JSON.stringify(result) ?? String(result)}`);
     }
@@ -284,14 +277,9 @@ export class SeldonComponent extends Model {
     if (raw) return raw;
     const f = this.fn("aggregate");
     if (!f) throw new SeldonError("Aggregate not defined");
-    let result = await settle(f(msgs.map((m) => messagePayload(m)), msgs.map((m) => messageNames(m))));
-    let runtimeTags: Record<string, unknown> | undefined;
-    let runtimeMetrics: unknown;
-    if (isSeldonResponse(result)) {
-      runtimeTags = result.tags;
-      runtimeMetrics = result.metrics;
-      result = result.data;
-    }
+    const { data: result, tags: runtimeTags, metrics: runtimeMetrics } = unwrap(
+      await settle(f(msgs.map((m) => messagePayload(m)), msgs.map((m) => messageNames(m)))),
+    );
     const metrics = this.customMetrics("aggregate", runtimeMetrics);
     // The answer mirrors the first message's kind; tags and requestPath merge (later wins), metrics concatenate.
     const merged: SeldonMeta = {};
@@ -318,27 +306,21 @@ export class SeldonComponent extends Model {
     const raw = await this.tryRaw("sendFeedbackRaw", "feedback", feedback);
     if (raw) return raw;
     const f = this.fn("sendFeedback");
-    let result: unknown = [];
-    let runtimeMetrics: unknown;
-    if (f) {
-      const routing = feedback.response?.meta?.routing?.[this.unitId];
-      result = await settle(
-        f(
-          messagePayload(feedback.request),
-          messageNames(feedback.request),
-          reward ?? 0,
-          feedback.truth ? messagePayload(feedback.truth) : undefined,
-          routing,
-        ),
-      );
-      if (result === undefined || result === null) result = [];
-      if (isSeldonResponse(result)) {
-        runtimeMetrics = result.metrics;
-        result = result.data ?? [];
-      }
-    }
+    const answer = f
+      ? await settle(
+          f(
+            messagePayload(feedback.request),
+            messageNames(feedback.request),
+            reward ?? 0,
+            feedback.truth ? messagePayload(feedback.truth) : undefined,
+            feedback.response?.meta?.routing?.[this.unitId],
+          ),
+        )
+      : undefined;
+    // Nothing returned (Seldon's None) answers an empty ndarray.
+    const { data, metrics: runtimeMetrics } = unwrap(answer ?? []);
     const metrics = this.customMetrics("feedback", runtimeMetrics);
-    return buildResponse(result, feedback.request, {
+    return buildResponse(data ?? [], feedback.request, {
       tags: [this.staticTags()],
       metrics,
       includeMetrics: this.includeMetricsInResponse,
@@ -349,12 +331,7 @@ export class SeldonComponent extends Model {
     const raw = await this.tryRaw("healthStatusRaw", "health");
     if (raw) return raw;
     const f = this.fn("healthStatus");
-    let result = f ? await settle(f()) : "healthy";
-    let runtimeMetrics: unknown;
-    if (isSeldonResponse(result)) {
-      runtimeMetrics = result.metrics;
-      result = result.data;
-    }
+    const { data: result, metrics: runtimeMetrics } = unwrap(f ? await settle(f()) : "healthy");
     const metrics = this.customMetrics("health", runtimeMetrics);
     return buildResponse(result, undefined, { classNames: this.classNames(), tags: [this.staticTags()], metrics, includeMetrics: this.includeMetricsInResponse });
   }
