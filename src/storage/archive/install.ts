@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { exists } from "../files.ts";
 
 /**
  * The repository's private work area for uploads (a dot-folder, so the repository scan never sees it):
@@ -12,14 +13,6 @@ export const UPLOAD_AREA = ".tserve-tmp";
 const JOURNAL = "swap.json";
 const COMMITTED = "committed";
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Makes a fresh work folder for one upload inside the repository's upload area. */
 export async function createUploadWorkDir(root: string): Promise<string> {

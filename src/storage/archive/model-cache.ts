@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { extractArchive, modelFolderIn } from "./extract.ts";
 import { isArchivePath } from "./format.ts";
 import type { ExtractLimits } from "./limits.ts";
+import { exists } from "../files.ts";
 
 export interface PrepareModelOptions {
   /** tserve's cache folder (default TSERVE_CACHE_DIR, else $XDG_CACHE_HOME/tserve or ~/.cache/tserve). */
@@ -27,14 +28,6 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Turns what a user asked to serve into a folder: a `.tar`, `.tar.gz`/`.tgz` or `.zip` file is unpacked into

@@ -5,7 +5,7 @@
  * downloadInto does the same into a given folder (KServe's storage initializer; `tserve pull`).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { access, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { NotFound } from "../../errors/index.ts";
 import { cacheRoot } from "../archive/index.ts";
@@ -13,6 +13,7 @@ import type { Env } from "./config.ts";
 import { type FetchedFile, type FetchOptions, fetchInto, type RemoteLocation } from "./fetch.ts";
 import { MODEL_MOUNT_DIR, parseStorageUri, redactUri, type StorageLocation } from "./parse.ts";
 import { syncDir } from "./write.ts";
+import { exists } from "../files.ts";
 
 export interface DownloadOptions extends FetchOptions {
   /** Where downloads are cached (default `defaultCacheDir()`: $TSERVE_CACHE_DIR/downloads or ~/.cache/tserve/downloads). */
@@ -114,14 +115,6 @@ function tempName(prefix: string): string {
   return `${prefix}${process.pid}-${randomBytes(6).toString("hex")}`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function readMarker(folder: string, key: string): Promise<string | undefined> {
   try {
