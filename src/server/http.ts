@@ -62,10 +62,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   app.setNotFoundHandler(notFoundHandler);
 
-  // OpenBayes (before V1, whose GET / becomes the predictor's status); a custom server takes every path itself.
+  // OpenBayes owns / (GET status, POST predict); a custom server takes every path itself.
   if (options.openbayes) registerOpenBayesRoutes(app, dataplane, { ...options.openbayes, logger });
   if (!options.graph?.standalone && options.openbayes?.mode !== "custom") {
-    registerV1Routes(app, dataplane);
+    registerV1Routes(app, dataplane, { root: !options.openbayes });
     registerV2Routes(app, dataplane);
     registerRepositoryRoutes(app, dataplane);
     registerUploadRoutes(app, dataplane, { ...options.upload, logger }); // uploads

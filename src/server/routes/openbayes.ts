@@ -73,11 +73,7 @@ function registerPredictorRoutes(app: FastifyInstance, dataplane: DataPlane, opt
     }
   };
 
-  // V1 registers GET / ({"status": "alive"}) after this: its handler becomes the predictor's status message.
-  app.addHook("onRoute", (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (route.url === "/" && methods.includes("GET")) route.handler = status;
-  });
+  app.get("/", status);
   app.post("/", predict);
 }
 

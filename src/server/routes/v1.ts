@@ -34,8 +34,9 @@ function anyCase(segment: string): string {
  * Serving's `model_version_status`), metadata, :predict, :explain, :classify and :regress, each also under
  * `/versions/{n}` and `/labels/{label}`.
  */
-export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane): void {
-  app.get("/", async (_req, reply) => sendV1Json(reply, 200, { status: "alive" }));
+export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, options: { root?: boolean } = {}): void {
+  // KServe's liveness on GET /, unless another protocol family (an OpenBayes predictor) owns the root.
+  if (options.root !== false) app.get("/", async (_req, reply) => sendV1Json(reply, 200, { status: "alive" }));
 
   const list = async (_req: FastifyRequest, reply: FastifyReply) =>
     sendV1Json(reply, 200, { models: dataplane.repository.names() });
