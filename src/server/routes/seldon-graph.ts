@@ -4,7 +4,7 @@ import type { SeldonGraphExecutor } from "../../graph/index.ts";
 import { seldon } from "../../protocol/index.ts";
 import type { Logger } from "../logger.ts";
 import type { ServerMetrics } from "../metrics.ts";
-import { bodyBytes } from "./common.ts";
+import { seldonRequestBody } from "./seldon.ts";
 
 export interface SeldonGraphRoutesOptions {
   executor: SeldonGraphExecutor;
@@ -30,13 +30,7 @@ export function registerSeldonGraphRoutes(app: FastifyInstance, options: SeldonG
       let status = 200;
       try {
         if (!isReady()) throw new ServerNotReady("Server is shutting down.");
-        const raw = seldon.decodeSeldonRequest({
-          method: req.method,
-          contentType: req.headers["content-type"],
-          body: bodyBytes(req),
-          query: req.query as Record<string, string | string[] | undefined>,
-        });
-        const answer = await call(raw, req);
+        const answer = await call(seldonRequestBody(req), req);
         return json(reply, status, answer);
       } catch (err) {
         const mapped = seldon.seldonErrorReply(err);

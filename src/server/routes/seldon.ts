@@ -2,8 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInput } from "../../errors/index.ts";
 import type { DataPlane, Model, Stage } from "../../model/index.ts";
 import { seldonErrorReply } from "../../protocol/seldon/index.ts";
-import { decodeSeldonRequest, parseFeedback, parseMessageList, parseSeldonMessage } from "../../protocol/seldon/index.ts";
-import type { SeldonMessage } from "../../protocol/seldon/index.ts";
+import {
+  decodeSeldonRequest,
+  parseFeedback,
+  parseMessageList,
+  parseSeldonMessage,
+  type SeldonMessage,
+} from "../../protocol/seldon/index.ts";
 import { isSeldonComponent, type SeldonComponent } from "../../runtime/index.ts";
 import type { Logger } from "../logger.ts";
 import { bodyBytes } from "./common.ts";
@@ -12,6 +17,16 @@ export interface SeldonRoutesOptions {
   /** The served component the Seldon routes call. */
   modelName: string;
   logger: Logger;
+}
+
+/** The JSON a Seldon request carries, however it was sent (body, `?json=`, form field, multipart). */
+export function seldonRequestBody(req: FastifyRequest): unknown {
+  return decodeSeldonRequest({
+    method: req.method,
+    contentType: req.headers["content-type"],
+    body: bodyBytes(req),
+    query: req.query as Record<string, string | string[] | undefined>,
+  });
 }
 
 type Call = (component: SeldonComponent, raw: () => unknown) => Promise<unknown>;
@@ -50,13 +65,7 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
     (stage: Stage, call: Call, statusFromBody = false) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       try {
-        const raw = () =>
-          decodeSeldonRequest({
-            method: req.method,
-            contentType: req.headers["content-type"],
-            body: bodyBytes(req),
-            query: req.query as Record<string, string | string[] | undefined>,
-          });
+        const raw = () => seldonRequestBody(req);
         const answer = await dataplane.invoke(modelName, undefined, stage, (m) => call(component(m), raw));
         // A predict answer with status.code sets the HTTP status, as Seldon's wrapper does.
         const code = statusFromBody ? (answer as SeldonMessage)?.status?.code : undefined;
