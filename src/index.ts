@@ -53,5 +53,5 @@ export {
   type PredictorConfig,
   type PredictorInit,
 } from "./runtime/index.ts";
-export { ModelServer, type ModelServerOptions } from "./server/index.ts";
+export { type ModelControlMode, ModelServer, type ModelServerOptions } from "./server/index.ts";
 export * from "./tensor/index.ts";

@@ -2,6 +2,22 @@ import { readFile } from "node:fs/promises";
 import { type InferenceGraph, parseGraph } from "../graph/index.ts";
 import { ModelServer } from "../server/index.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
+import { CONNECTION_FLAGS, connectionOptions } from "./connection-flags.ts";
+
+/** Shared by `tserve graph` and `tserve serve --graph`. */
+export const GRAPH_STEP_TIMEOUT_FLAG: FlagSpec = {
+  name: "graph_step_timeout",
+  aliases: ["graph-step-timeout"],
+  type: "number",
+  default: 60,
+  help: "seconds one graph step call may take when neither the step's timeout nor the graph's routerTimeouts.serviceClient sets one (504 past it)",
+};
+
+/** A flag in seconds that must be positive, in ms. */
+export function positiveSecondsMs(value: unknown, flag: string): number {
+  if (typeof value !== "number" || !(value > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got ${String(value)}`);
+  return value * 1000;
+}
 
 export const GRAPH_FLAGS: FlagSpec[] = [
   { name: "http_port", aliases: ["http-port"], type: "number", default: 8080, help: "port of the router" },
@@ -9,7 +25,9 @@ export const GRAPH_FLAGS: FlagSpec[] = [
   { name: "graph_json", aliases: ["graph-json"], type: "string", help: "the graph as JSON text (KServe's router flag)" },
   { name: "service_url_template", type: "string", help: "serviceName -> URL, with {name} and {namespace} (default http://{name}.{namespace}/v1/models/{name}:predict)" },
   { name: "propagate_headers", type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns forwarded to every step" },
-  { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM" },
+  { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits" },
+  GRAPH_STEP_TIMEOUT_FLAG,
+  ...CONNECTION_FLAGS,
 ];
 
 export const GRAPH_USAGE = `Usage: tserve graph GRAPH.yaml [options]
@@ -66,6 +84,8 @@ export async function graph(argv: string[]): Promise<ModelServer | undefined> {
     serviceUrlTemplate: flags.service_url_template as string | undefined,
     propagateHeaders: headerPatterns(flags.propagate_headers),
     gracePeriodMs: (flags.grace_period as number) * 1000,
+    ...connectionOptions(flags),
+    graphStepTimeoutMs: positiveSecondsMs(flags.graph_step_timeout, "graph_step_timeout"),
   });
   try {
     await server.start();

@@ -24,7 +24,12 @@ function stopOnSignals(server: ModelServer): void {
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    server.logger.log("info", `received ${signal}; draining and stopping`);
+    server.logger.log("info", `received ${signal}; draining and stopping (grace period ${server.gracePeriodMs / 1000} s)`);
+    // stop() is bounded by the grace period already; this is the backstop should anything still hang.
+    setTimeout(() => {
+      server.logger.log("error", "still not stopped well past the grace period; exiting");
+      process.exit(1);
+    }, server.gracePeriodMs + 15_000).unref();
     server.stop().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -13,7 +13,8 @@ import { graphNodes, parameterValues, parseSeldonDeployment, type SeldonGraphSpe
 import { seldon as seldonProtocol } from "../protocol/index.ts";
 import { MODULE_EXTENSIONS } from "../runtime/index.ts";
 import { detectOpenBayesSource, START_SCRIPT } from "../runtime/index.ts"; // OpenBayes
-import { DEFAULT_MAX_BUFFER_SIZE, ModelServer } from "../server/index.ts";
+import { DEFAULT_MAX_TENSOR_ELEMENTS } from "../tensor/index.ts";
+import { DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MODEL_LOAD_TIMEOUT_MS, ModelServer } from "../server/index.ts";
 import {
   DEFAULT_MAX_UPLOAD_SIZE,
   downloadModel,
@@ -23,8 +24,11 @@ import {
   redactUri,
   terminalProgress,
 } from "../storage/index.ts";
+import { resolveAdminToken } from "./admin-token.ts";
 import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
-import { headerPatterns, loadGraphFile } from "./graph.ts";
+import { MODEL_CONTROL_FLAGS, modelControlOptions } from "./model-control-flags.ts";
+import { CONNECTION_FLAGS, connectionOptions } from "./connection-flags.ts";
+import { GRAPH_STEP_TIMEOUT_FLAG, headerPatterns, loadGraphFile, positiveSecondsMs } from "./graph.ts";
 
 export const SERVE_FLAGS: FlagSpec[] = [
   { name: "http_port", aliases: ["http-port"], type: "number", default: 8080, help: "REST port" },
@@ -34,8 +38,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: "model_name", type: "string", help: "name to serve a single model under (default: the file or folder name)" },
   { name: "model_repository", aliases: ["model-repository"], type: "string", help: "a folder of model folders to serve" },
   { name: "max_buffer_size", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest REST request body in bytes; larger bodies get 413" },
+  { name: "max_tensor_elements", type: "number", default: DEFAULT_MAX_TENSOR_ELEMENTS, help: "most tensor elements one request may declare (all its tensors together, over REST and gRPC); more answers 400 / INVALID_ARGUMENT" },
   // uploads
-  { name: "admin_token", aliases: ["admin-token"], type: "string", help: "bearer token that enables POST /v2/repository/models/{m}/upload (model archives into --model_repository); prefer the env TSERVE_ADMIN_TOKEN, command lines are visible to other users" },
+  ...MODEL_CONTROL_FLAGS,
   { name: "max_upload_size", aliases: ["max-upload-size"], type: "number", default: DEFAULT_MAX_UPLOAD_SIZE, help: "largest model upload in bytes; larger ones get 413" },
   { name: "grpc_max_send_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC response in bytes" },
   { name: "grpc_max_receive_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC request in bytes" },
@@ -48,10 +53,13 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: "enable_predictor_health_check", type: "boolean", default: false, help: "readiness also asks the predictor" },
   { name: "predictor_model_name", type: "string", help: "model name on the predictor (default: the transformer's own name)" },
   { name: "timeout_keep_alive", aliases: ["timeout-keep-alive"], type: "number", default: 65, help: "seconds an idle keep-alive connection stays open" },
-  { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM" },
+  { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits (model unloading gets what is left, plus 5 s)" },
+  ...CONNECTION_FLAGS,
+  { name: "model_load_timeout", aliases: ["model-load-timeout"], type: "number", default: DEFAULT_MODEL_LOAD_TIMEOUT_MS / 1000, help: "seconds a model's load() may take; past it the model is UNAVAILABLE with the reason and the server starts without it (0: no limit)" },
   { name: "graph", type: "string", help: "a KServe InferenceGraph (YAML/JSON) served on POST /; its serviceName steps call these models in-process" },
   { name: "service_url_template", type: "string", help: "graph serviceName -> URL for models not served here ({name}, {namespace})" },
   { name: "propagate_headers", type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns a graph forwards to its steps" },
+  GRAPH_STEP_TIMEOUT_FLAG,
   { name: "seldon", type: "boolean", default: false, help: "serve the module as a Seldon component: Seldon's REST API (/api/v1.0/predictions, /route, /aggregate, /send-feedback, /health/*, /metadata) beside V1/V2; --http_port defaults to 9000" },
   { name: "seldon_graph", aliases: ["seldon-graph"], type: "string", help: "a SeldonDeployment (YAML/JSON) whose graph is served on /api/v1.0/predictions and /api/v1.0/feedback; nodes with modelUri are loaded here, nodes with an endpoint are called over REST" },
   { name: "seldon_graph_timeout", type: "number", default: 60, help: "seconds one Seldon graph component call may take (504 past it)" },
@@ -155,6 +163,20 @@ export async function loadSeldonGraphFile(path: string): Promise<{ spec: SeldonG
   return { spec, sources };
 }
 
+/** `--model_load_timeout` in seconds: a number >= 0 (0: no limit). */
+function loadTimeoutSeconds(value: unknown): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--model_load_timeout must be a number of seconds >= 0 (0: no limit), got '${value}'`);
+  return seconds;
+}
+
+/** A count flag (`--max_tensor_elements`): an integer >= 1. */
+function positiveInteger(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number >= 1, got '${value}'`);
+  return n;
+}
+
 /** `s3://b/models/iris/iris.tar.gz`, `./iris.tgz`, `https://h/x/resnet/` -> `iris`, `iris`, `resnet`. */
 export function modelNameOf(arg: string): string {
   const path = arg.replace(/[?#].*$/, "").replace(/\/+$/, "");
@@ -185,6 +207,8 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     process.stdout.write(`${SERVE_USAGE}\n`);
     return undefined;
   }
+  // First, before any user module is imported: the token leaves process.env and process.argv.
+  const adminToken = await resolveAdminToken(argv, flags, (message) => process.stderr.write(`tserve: warning: ${message}\n`));
   if (positionals.length > 1) throw new UsageError(`serve takes one MODEL argument, got ${positionals.length}`);
   let repository = flags.model_repository ? resolve(String(flags.model_repository)) : undefined;
   const sources: ModelSource[] = [];
@@ -259,6 +283,7 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     graph: graphSpec,
     serviceUrlTemplate: flags.service_url_template as string | undefined,
     propagateHeaders: headerPatterns(flags.propagate_headers),
+    graphStepTimeoutMs: positiveSecondsMs(flags.graph_step_timeout, "graph_step_timeout"),
     // Seldon's microservice listens on 9000 unless told otherwise.
     httpPort: !defaulted.has("http_port")
       ? (flags.http_port as number)
@@ -270,18 +295,21 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     seldon,
     seldonGraph,
     openbayes: openbayes || undefined, // OpenBayes (undefined: on when the only loaded model is one)
-    seldonGraphTimeoutMs: (flags.seldon_graph_timeout as number) * 1000,
+    seldonGraphTimeoutMs: positiveSecondsMs(flags.seldon_graph_timeout, "seldon_graph_timeout"),
     grpcPort: flags.grpc_port as number,
     enableGrpc: flags.enable_grpc as boolean,
     host: flags.host as string,
     modelRepository: repository,
     maxBufferSize: flags.max_buffer_size as number,
-    adminToken: (flags.admin_token as string | undefined) || undefined, // uploads
+    maxTensorElements: positiveInteger(flags.max_tensor_elements, "max_tensor_elements"),
+    ...modelControlOptions(flags, adminToken, repository),
     maxUploadSize: flags.max_upload_size as number, // uploads
     grpcMaxSendMessageLength: flags.grpc_max_send_message_length as number,
     grpcMaxReceiveMessageLength: flags.grpc_max_receive_message_length as number,
     keepAliveTimeoutMs: (flags.timeout_keep_alive as number) * 1000,
     gracePeriodMs: (flags.grace_period as number) * 1000,
+    ...connectionOptions(flags),
+    modelLoadTimeoutMs: loadTimeoutSeconds(flags.model_load_timeout) * 1000,
     predictor,
   });
   try {

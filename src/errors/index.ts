@@ -10,7 +10,10 @@ export type ErrorKind =
   | "UNAVAILABLE"
   | "INTERNAL"
   | "NOT_ACCEPTABLE"
-  | "DEADLINE_EXCEEDED";
+  | "DEADLINE_EXCEEDED"
+  | "UNAUTHENTICATED"
+  | "PERMISSION_DENIED"
+  | "CONFLICT";
 
 const BRAND = Symbol.for("tserve.error");
 
@@ -45,6 +48,9 @@ function kindForStatus(status: number): ErrorKind {
   if (status === 503) return "UNAVAILABLE";
   if (status === 406) return "NOT_ACCEPTABLE";
   if (status === 504) return "DEADLINE_EXCEEDED";
+  if (status === 401) return "UNAUTHENTICATED";
+  if (status === 403) return "PERMISSION_DENIED";
+  if (status === 409) return "CONFLICT";
   return status >= 500 ? "INTERNAL" : "INVALID_ARG";
 }
 
@@ -138,6 +144,34 @@ export class UpstreamTimeout extends TServeError {
 export class NotAcceptable extends TServeError {
   constructor(message: string) {
     super(message, "NOT_ACCEPTABLE", 406, "TSERVE_NOT_ACCEPTABLE");
+  }
+}
+
+/** The caller presented no valid credentials (REST 401 with WWW-Authenticate, gRPC UNAUTHENTICATED). */
+export class Unauthenticated extends TServeError {
+  constructor(message: string) {
+    super(message, "UNAUTHENTICATED", 401, "TSERVE_UNAUTHENTICATED");
+  }
+}
+
+/** The server's configuration does not allow this, whoever asks (REST 403, gRPC PERMISSION_DENIED). */
+export class PermissionDenied extends TServeError {
+  constructor(message: string, code = "TSERVE_FORBIDDEN") {
+    super(message, "PERMISSION_DENIED", 403, code);
+  }
+}
+
+/** Another load, unload, upload or repository poll is changing this model right now (REST 409, gRPC ABORTED). */
+export class ModelBusy extends TServeError {
+  readonly modelName: string;
+  constructor(modelName: string, running: string, wanted: string) {
+    super(
+      `Model ${modelName} is busy: ${/^[aeiou]/i.test(running) ? "an" : "a"} ${running} is in progress, so this ${wanted} was refused; try again once it has finished.`,
+      "CONFLICT",
+      409,
+      "TSERVE_MODEL_BUSY",
+    );
+    this.modelName = modelName;
   }
 }
 

@@ -27,7 +27,15 @@ export interface GraphRouterOptions {
   /** Header patterns beside the graph's own `propagateHeaders` (default: PROPAGATE_HEADERS from the env). */
   propagateHeaders?: string[];
   observer?: GraphObserver;
+  /**
+   * Timeout of a step call, in seconds, when neither the step's own `timeout` nor the graph's
+   * `routerTimeouts.serviceClient` sets one (default DEFAULT_GRAPH_STEP_TIMEOUT_SECONDS).
+   */
+  stepTimeoutSeconds?: number;
 }
+
+/** A step that gives no timeout of its own waits this long (seconds), like a Seldon graph component call. */
+export const DEFAULT_GRAPH_STEP_TIMEOUT_SECONDS = 60;
 
 interface CompiledStep {
   spec: GraphStep;
@@ -66,11 +74,17 @@ export class GraphRouter {
       throw new InvalidInput(`The service URL template '${template}' does not give an http:// or https:// URL`);
     }
     const namespace = graph.namespace ?? "default";
-    const clientTimeout = graph.routerTimeouts?.serviceClient;
+    // Every step call is bounded: a service that never answers must not hold the request forever.
+    const defaultTimeout = options.stepTimeoutSeconds ?? DEFAULT_GRAPH_STEP_TIMEOUT_SECONDS;
+    if (!Number.isFinite(defaultTimeout) || defaultTimeout <= 0) {
+      throw new InvalidInput(`The graph step timeout must be a positive number of seconds, not ${defaultTimeout}`);
+    }
+    const clientTimeout = graph.routerTimeouts?.serviceClient ?? defaultTimeout;
     for (const [name, spec] of Object.entries(graph.nodes)) {
       const steps = spec.steps.map((step, i): CompiledStep => {
-        const seconds = step.timeout ?? clientTimeout;
         const compiled: CompiledStep = { spec: step, label: step.name ?? String(i) };
+        // A nodeName step is bounded by the calls inside it, and by its own `timeout` when it gives one.
+        const seconds = step.nodeName ? step.timeout : (step.timeout ?? clientTimeout);
         if (seconds !== undefined) compiled.timeoutMs = seconds * 1000;
         if (step.nodeName) compiled.node = step.nodeName;
         else if (step.serviceUrl) compiled.target = new HttpTarget(step.serviceUrl);
@@ -125,10 +139,17 @@ export class GraphRouter {
   private async runStep(node: CompiledNode, step: CompiledStep, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
     const started = performance.now();
     const result = step.node
-      ? await this.runNode(step.node, input, headers)
+      ? await this.runSubNode(step, input, headers)
       : await step.target!.call(input, headers, step.timeoutMs);
     this.observer?.step(this.graph.name, node.name, step.label, (performance.now() - started) / 1000, result.status);
     return result;
+  }
+
+  private runSubNode(step: CompiledStep, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
+    const run = this.runNode(step.node!, input, headers);
+    const ms = step.timeoutMs;
+    if (ms === undefined) return run;
+    return withTimeout(run, ms, () => routerError(504, `node ${step.node} did not finish within ${ms / 1000} s`));
   }
 
   /** Steps in order; `$response` feeds the previous answer on; a condition on the previous answer gates a step. */
@@ -139,11 +160,15 @@ export class GraphRouter {
       if (step.spec.condition) {
         // KServe checks the previous step's answer (on step 0, the node input: KServe itself fails there).
         const subject = previous ?? input;
-        if (tryJson(subject.body) === undefined) {
-          return routerError(500, `step ${step.label}: the condition needs a JSON ${previous ? "response" : "request"}`);
-        }
-        if (!gjsonGet(subject.body.toString("utf8"), step.spec.condition).exists) {
-          return previous ? { status: 200, body: previous.body } : { status: 200, body: input.body };
+        const json = tryJson(subject.body) !== undefined;
+        const met = json && gjsonGet(subject.body.toString("utf8"), step.spec.condition).exists;
+        if (!met) {
+          // The sequence stops at the previous answer, with 200 when it succeeded (KServe since kserve#4429). A failed
+          // Soft step keeps its own status and body: a client never gets an error body with 200 (KServe's router
+          // does give 200 here; before #4429 it gave 500 for every unmet condition).
+          if (previous && !isSuccess(previous)) return previous;
+          if (!json) return routerError(500, `step ${step.label}: the condition needs a JSON ${previous ? "response" : "request"}`);
+          return { status: 200, body: subject.body };
         }
       }
       let stepInput = step.spec.data === "$response" && previous ? previous : input;

@@ -33,27 +33,38 @@ export class HttpTarget implements StepTarget {
     const secure = this.url.protocol === "https:";
     const send = secure ? httpsRequest : httpRequest;
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const settle = (m: StepMessage) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(m);
+      };
+      const failed = (err: Error) => settle(routerError(500, `${this.description}: ${err.message}`));
       const req = send(
         this.url,
         {
           method: "POST",
           agent: secure ? httpsAgent : httpAgent,
           headers: { "content-type": "application/json", ...headers, "content-length": String(input.body.byteLength) },
-          timeout: timeoutMs,
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 500, body: Buffer.concat(chunks) }));
-          res.on("error", (err) => resolve(routerError(500, `${this.description}: ${err.message}`)));
+          res.on("end", () => settle({ status: res.statusCode ?? 500, body: Buffer.concat(chunks) }));
+          res.on("error", failed);
         },
       );
-      req.on("timeout", () => {
-        req.destroy(new StepTimeout(`${this.description} did not answer within ${(timeoutMs ?? 0) / 1000} s`));
-      });
-      req.on("error", (err) => {
-        resolve(err instanceof StepTimeout ? routerError(504, err.message) : routerError(500, `${this.description}: ${err.message}`));
-      });
+      // One deadline for the whole exchange, connection to last byte (like Go's http.Client.Timeout in KServe).
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const err = new StepTimeout(`${this.description} did not answer within ${timeoutMs / 1000} s`);
+          settle(routerError(504, err.message));
+          req.destroy(err);
+        }, timeoutMs);
+      }
+      req.on("error", failed);
       req.end(input.body);
     });
   }

@@ -7,7 +7,14 @@ import {
   type ServerMetadata,
   v1,
 } from "../protocol/index.ts";
-import { flatten, isDatatype, type Tensor, TensorValueError } from "../tensor/index.ts";
+import {
+  flatten,
+  isDatatype,
+  resolveTensorLimits,
+  type Tensor,
+  type TensorLimits,
+  TensorValueError,
+} from "../tensor/index.ts";
 import type { Model, RequestContext } from "./model.ts";
 import type { ModelRepository } from "./repository.ts";
 
@@ -33,12 +40,15 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  */
 export class DataPlane {
   readonly repository: ModelRepository;
+  /** What one request may declare (`--max_tensor_elements`); frontends hand it to their decoders. */
+  readonly limits: Readonly<TensorLimits>;
   private readonly observer?: InferenceObserver;
   private stopping = false;
 
-  constructor(repository: ModelRepository, observer?: InferenceObserver) {
+  constructor(repository: ModelRepository, observer?: InferenceObserver, options: { limits?: Partial<TensorLimits> } = {}) {
     this.repository = repository;
     this.observer = observer;
+    this.limits = Object.freeze(resolveTensorLimits(options.limits));
   }
 
   live(): boolean {
@@ -53,7 +63,7 @@ export class DataPlane {
     if (this.stopping || this.repository.isLoading()) return false;
     const checks = this.repository.readyModels().filter((m) => m.enablePredictorHealthCheck);
     if (checks.length === 0) return true;
-    const results = await Promise.all(checks.map((m) => m.healthy()));
+    const results = await Promise.all(checks.map((m) => this.repository.within(m, () => m.healthy())));
     return results.every(Boolean);
   }
 
@@ -67,12 +77,13 @@ export class DataPlane {
 
   async modelReady(name: string, version?: string): Promise<boolean> {
     if (!this.repository.isReady(name, version)) return false;
-    return this.repository.get(name, version).healthy();
+    const model = this.repository.get(name, version);
+    return this.repository.within(model, () => model.healthy());
   }
 
   async modelMetadata(name: string, version?: string): Promise<ModelMetadata> {
     const model = this.repository.get(name, version);
-    const meta = await model.metadata();
+    const meta = await this.repository.within(model, () => model.metadata());
     const versions = this.repository.versions(name);
     return { ...meta, name, ...(versions.length > 0 ? { versions } : {}) };
   }
@@ -86,6 +97,7 @@ export class DataPlane {
   ): Promise<InferResponse> {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
+    ctx.limits ??= this.limits;
     try {
       const result = await this.pipeline(model, request, ctx, "predict");
       const response = toInferResponse(result, name);
@@ -111,6 +123,8 @@ export class DataPlane {
   ): Promise<unknown> {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
+    // A runtime that turns the V1 body into tensors (the ONNX runtime) bounds them by the server's limits.
+    ctx.limits ??= this.limits;
     try {
       let result = await this.pipeline(model, body, ctx, verb);
       // A transformer whose predictor spoke V2 may hand back tensors; a V1 caller gets them as predictions.
@@ -133,7 +147,7 @@ export class DataPlane {
     const { model, version: resolved } = this.repository.resolve(name, version);
     const t = performance.now();
     try {
-      const result = await call(model);
+      const result = await this.repository.within(model, () => call(model));
       this.observer?.stage(name, stage, (performance.now() - t) / 1000);
       this.observer?.outcome(name, resolved, true);
       return result;
@@ -151,19 +165,23 @@ export class DataPlane {
   ): Promise<unknown> {
     const obs = this.observer;
     const name = model.name;
+    // Each hook runs in the model's fault scope: stray errors it leaves behind (timers, promises) are the model's.
+    const within = <T>(fn: () => T): T => this.repository.within(model, fn);
     // Hooks may be sync or async (KServe semantics); a sync hook is not wrapped in a promise.
     let t = performance.now();
-    let value: unknown = model.preprocess(payload, ctx);
+    let value: unknown = within(() => model.preprocess(payload, ctx));
     if (isThenable(value)) value = await value;
     let now = performance.now();
     obs?.stage(name, "preprocess", (now - t) / 1000);
     t = now;
-    value = verb === "predict" ? model.predict(value, ctx) : model.explain(value, ctx);
+    const input = value;
+    value = within(() => (verb === "predict" ? model.predict(input, ctx) : model.explain(input, ctx)));
     if (isThenable(value)) value = await value;
     now = performance.now();
     obs?.stage(name, verb, (now - t) / 1000);
     t = now;
-    value = model.postprocess(value, ctx);
+    const output = value;
+    value = within(() => model.postprocess(output, ctx));
     if (isThenable(value)) value = await value;
     obs?.stage(name, "postprocess", (performance.now() - t) / 1000);
     return value;

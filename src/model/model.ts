@@ -1,6 +1,6 @@
 import { Unsupported } from "../errors/index.ts";
 import type { ModelMetadata } from "../protocol/index.ts";
-import type { TensorMetadata } from "../tensor/index.ts";
+import type { TensorLimits, TensorMetadata } from "../tensor/index.ts";
 import {
   createRemotePredictor,
   type PredictorProtocol,
@@ -21,6 +21,8 @@ export interface RequestContext {
   requestId?: string;
   /** Headers a hook wants added to the response. */
   responseHeaders: Record<string, string>;
+  /** What one request may declare (`--max_tensor_elements`), for a model that decodes a raw body itself. */
+  limits?: Readonly<TensorLimits>;
 }
 
 /** Options a runtime or the repository hands to a model's constructor. */

@@ -1,8 +1,10 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { InvalidInput, ModelNotFound, ModelNotReady, toTServeError, Unsupported } from "../errors/index.ts";
+import { InvalidInput, ModelNotFound, ModelNotReady, toTServeError, TServeError, Unsupported } from "../errors/index.ts";
 import type { ModelIndexEntry, ModelState } from "../protocol/index.ts";
 import type { Model } from "./model.ts";
+import { type FaultKind, type FaultOwner, type FaultScope, MAX_RELOADS, RELOAD_WINDOW_MS, readableStack, ReloadBudget, runInFaultScope, scopeForStack } from "./faults.ts";
+import { ModelMutations } from "./mutations.ts";
 import { type ModelSettings, readModelSettings, selectVersions } from "./settings.ts";
 
 /** Where a model's files are: its folder, settings, and the version folders chosen by its policy. */
@@ -47,16 +49,25 @@ const VERSION_ARG = /^\d+$/;
  * (UNKNOWN -> LOADING -> READY -> UNLOADING -> UNAVAILABLE). A model that fails to load is UNAVAILABLE
  * with its reason; the others keep serving.
  */
-export class ModelRepository {
+export class ModelRepository implements FaultOwner {
   private readonly entries = new Map<string, ModelEntry>();
   private readonly root?: string;
   private readonly loader?: ModelLoader;
   private readonly events: RepositoryEvents;
+  /** Load, unload, install and remove of one model name run one at a time; an overlapping one gets ModelBusy. */
+  readonly mutations = new ModelMutations();
 
-  constructor(options: { root?: string; loader?: ModelLoader; events?: RepositoryEvents } = {}) {
+  /** A load() (with the loader building the model) longer than this is abandoned as UNAVAILABLE; 0: no limit. */
+  private readonly loadTimeoutMs: number;
+  /** Each loaded instance's fault scope (see faults.ts). */
+  private readonly scopes = new WeakMap<Model, FaultScope>();
+  private readonly reloads = new ReloadBudget();
+
+  constructor(options: { root?: string; loader?: ModelLoader; events?: RepositoryEvents; loadTimeoutMs?: number } = {}) {
     this.root = options.root;
     this.loader = options.loader;
     this.events = options.events ?? {};
+    this.loadTimeoutMs = options.loadTimeoutMs ?? 0;
   }
 
   /** Adds an already constructed model (programmatic use); loads it if it is not ready yet. */
@@ -170,9 +181,13 @@ export class ModelRepository {
 
   /**
    * (Re)loads a model from disk. A folder that appeared in the repository since start-up is picked up.
-   * On reload the old versions keep serving until the new ones are ready.
+   * On reload the old versions keep serving until the new ones are ready. ModelBusy while the model is changing.
    */
-  async load(name: string): Promise<void> {
+  load(name: string): Promise<void> {
+    return this.mutations.run(name, "load", () => this.loadFromDisk(name));
+  }
+
+  private async loadFromDisk(name: string): Promise<void> {
     let entry = this.entries.get(name);
     let source = entry?.source;
     // A name is one folder of the repository: never a path that climbs out of it.
@@ -215,7 +230,11 @@ export class ModelRepository {
    * after. If any version fails, the new instances are dropped, the previous ones keep serving untouched, and
    * this throws InvalidInput with the reasons.
    */
-  async install(name: string): Promise<void> {
+  install(name: string): Promise<void> {
+    return this.mutations.run(name, "install", () => this.installFromDisk(name));
+  }
+
+  private async installFromDisk(name: string): Promise<void> {
     if (!this.root) throw new Unsupported("This repository has no root folder to install models into");
     if (!this.loader) throw new Unsupported("This repository has no model loader");
     if (!MODEL_NAME.test(name) || name.startsWith(".")) {
@@ -240,10 +259,28 @@ export class ModelRepository {
 
   // --- end install ---
 
-  async unload(name: string): Promise<void> {
-    const entry = this.entries.get(name);
-    if (!entry) throw new ModelNotFound(name);
-    await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "unloaded")));
+  /** Unloads every version of a model; it stays in the index (UNAVAILABLE) and load() brings it back. */
+  unload(name: string): Promise<void> {
+    return this.mutations.run(name, "unload", async () => {
+      const entry = this.entries.get(name);
+      if (!entry) throw new ModelNotFound(name);
+      await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "unloaded")));
+    });
+  }
+
+  /** Unloads a model and forgets it (its folder left the repository): afterwards it is unknown (404), not UNAVAILABLE. */
+  remove(name: string): Promise<void> {
+    return this.mutations.run(name, "removal", async () => {
+      const entry = this.entries.get(name);
+      if (!entry) return;
+      await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "removed from the repository")));
+      if (this.entries.get(name) === entry) this.entries.delete(name);
+    });
+  }
+
+  /** The repository root folder, when there is one. */
+  get rootDir(): string | undefined {
+    return this.root;
   }
 
   async unloadAll(): Promise<void> {
@@ -306,11 +343,34 @@ export class ModelRepository {
     slot.state = "LOADING";
     slot.reason = "";
     const started = performance.now();
-    try {
+    // The module's import, its constructor and load() run in the model's fault scope: a stray error they leave
+    // behind fails this load at once (failLoad) and, once loaded, marks the model (fault()). load() itself (not the
+    // import, whose compile time depends on the machine) gets loadTimeoutMs.
+    const scope: FaultScope = { owner: this, name, version: slot.version };
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let stop: (err: unknown) => void = () => undefined;
+    const stopped = new Promise<never>((_, reject) => (stop = reject));
+    scope.failLoad = stop;
+    const loading = runInFaultScope(scope, async () => {
       const model = await create();
+      scope.model = model;
+      this.scopes.set(model, scope);
+      if (settled) return model;
       slot.model = model;
-      if (!model.ready) await model.load();
+      if (!model.ready) {
+        if (this.loadTimeoutMs > 0) {
+          const seconds = this.loadTimeoutMs / 1000;
+          const message = `load() did not finish within ${seconds} s (--model_load_timeout)`;
+          timer = setTimeout(() => stop(new TServeError(message, "UNAVAILABLE", 503, "TSERVE_MODEL_LOAD_TIMEOUT")), this.loadTimeoutMs);
+        }
+        await model.load();
+      }
       if (!model.ready) throw new Error("load() finished but the model did not set ready = true");
+      return model;
+    });
+    try {
+      await Promise.race([loading, stopped]);
       slot.state = "READY";
       this.events.onLoaded?.(name, slot.version, (performance.now() - started) / 1000);
       this.events.log?.("info", `loaded model ${name}${slot.version ? ` version ${slot.version}` : ""}`);
@@ -319,11 +379,17 @@ export class ModelRepository {
       slot.state = "UNAVAILABLE";
       slot.reason = toTServeError(err).message;
       slot.model = undefined;
+      // Abandoned (timed out or faulted) while still loading: whatever it finishes building is released then.
+      void loading.then((model) => this.unloadModel(model), () => undefined);
       this.events.log?.(
         "error",
         `failed to load model ${name}${slot.version ? ` version ${slot.version}` : ""}: ${slot.reason}`,
       );
       return false;
+    } finally {
+      settled = true;
+      clearTimeout(timer);
+      scope.failLoad = undefined;
     }
   }
 
@@ -334,11 +400,75 @@ export class ModelRepository {
     }
     const model = slot.model;
     slot.state = "UNLOADING";
-    await safeUnload(model);
+    await this.unloadModel(model);
     slot.model = undefined;
     slot.state = "UNAVAILABLE";
     slot.reason = reason;
   }
+
+  // --- faults: stray errors from a model's own code (timers, unhandled rejections), reported by the server's fault guard ---
+
+  /** Runs a call into a model's code in its fault scope, so that stray errors it leaves behind are attributed to it. */
+  within<T>(model: Model, fn: () => T): T {
+    const scope = this.scopes.get(model);
+    return scope ? runInFaultScope(scope, fn) : fn();
+  }
+
+  /** The served (or loading) model whose folder holds the top stack frame that belongs to any model's folder. */
+  faultScopeForStack(stack: string | undefined): FaultScope | undefined {
+    const candidates: { dir: string; scope: FaultScope }[] = [];
+    for (const entry of this.entries.values()) {
+      for (const slot of entry.slots) {
+        const scope = slot.model && this.scopes.get(slot.model);
+        const dir = entry.source?.versions.find((v) => v.version === slot.version)?.dir;
+        if (scope && dir) candidates.push({ dir, scope });
+      }
+    }
+    return scopeForStack(stack, candidates);
+  }
+
+  /**
+   * A stray error from a model's code. While it loads, the load fails with it. A READY instance is marked
+   * UNAVAILABLE with the reason, unloaded, and reloaded through load(); after MAX_RELOADS such reloads within
+   * RELOAD_WINDOW_MS it stays UNAVAILABLE (an explicit load brings it back). An instance no longer served is only logged.
+   */
+  async fault(scope: FaultScope, err: unknown, kind: FaultKind): Promise<void> {
+    const label = `${scope.name}${scope.version ? ` version ${scope.version}` : ""}`;
+    const what = kind === "uncaughtException" ? "uncaught exception" : "unhandled promise rejection";
+    const message = err instanceof Error ? err.message : String(err);
+    const detail = err instanceof Error && err.stack ? readableStack(err.stack) : message;
+    this.events.log?.("error", `model ${label}: ${what} in the model's code (not from a request): ${detail}`);
+    if (scope.failLoad) {
+      scope.failLoad(new TServeError(`${what} while loading: ${message}`, "INTERNAL", 500, "TSERVE_MODEL_FAULT", { cause: err }));
+      return;
+    }
+    const slot = scope.model && this.entries.get(scope.name)?.slots.find((s) => s.model === scope.model);
+    if (!slot || slot.state !== "READY" || !slot.model) return;
+    const model = slot.model;
+    const reload = this.reloads.take(`${scope.name}\0${scope.version ?? ""}`);
+    slot.state = "UNAVAILABLE";
+    slot.reason = reload
+      ? `${what}: ${message}; reloading`
+      : `${what}: ${message}; not reloaded again after ${MAX_RELOADS} reloads within ${RELOAD_WINDOW_MS / 1000} s (load it explicitly to retry)`;
+    slot.model = undefined;
+    await this.unloadModel(model);
+    if (!reload) {
+      this.events.log?.("error", `model ${label} is UNAVAILABLE: ${slot.reason}`);
+      return;
+    }
+    this.events.log?.("warn", `reloading model ${label} after a stray ${what}`);
+    try {
+      await this.load(scope.name);
+    } catch (e) {
+      this.events.log?.("error", `reload of model ${label} after a stray ${what} failed: ${toTServeError(e).message}`);
+    }
+  }
+
+  private unloadModel(model: Model): Promise<void> {
+    return this.within(model, () => safeUnload(model));
+  }
+
+  // --- end faults ---
 }
 
 async function safeUnload(model: Model): Promise<void> {

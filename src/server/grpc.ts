@@ -3,6 +3,7 @@ import { InvalidInput, toTServeError, Unsupported } from "../errors/index.ts";
 import type { DataPlane, RequestContext } from "../model/index.ts";
 import { grpc } from "../protocol/index.ts";
 import type { Logger } from "./logger.ts";
+import { type ModelControlAction, ModelControl } from "./model-control.ts";
 
 export interface GrpcServerOptions {
   dataplane: DataPlane;
@@ -10,6 +11,10 @@ export interface GrpcServerOptions {
   /** Largest messages in bytes (tserve's default is 64 MiB; gRPC's own default is 4 MiB). */
   maxSendMessageLength: number;
   maxReceiveMessageLength: number;
+  /** A connection with no call for this many ms is closed (GOAWAY; clients reconnect on their next call). */
+  maxConnectionIdleMs?: number;
+  /** Who may call RepositoryModelLoad / RepositoryModelUnload (default: nobody, `--model_control_mode none`). */
+  modelControl?: ModelControl;
 }
 
 type Unary<Req, Res> = (call: grpcJs.ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
@@ -51,16 +56,23 @@ function contextOf(metadata: grpcJs.Metadata): RequestContext {
 /** `inference.GRPCInferenceService`: the same DataPlane as REST, behind the OIP gRPC messages. */
 export function buildGrpcServer(options: GrpcServerOptions): grpcJs.Server {
   const { dataplane, logger } = options;
+  const control = options.modelControl ?? new ModelControl({ mode: "none" });
+  /** The same check as REST's load/unload, with the token from `authorization: Bearer …` metadata. */
+  const authorize = (action: ModelControlAction, metadata: grpcJs.Metadata) => {
+    const value = metadata.get("authorization")[0];
+    control.authorize(action, value === undefined ? undefined : value.toString());
+  };
   const server = new grpcJs.Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageLength,
     "grpc.max_send_message_length": options.maxSendMessageLength,
+    ...(options.maxConnectionIdleMs ? { "grpc.max_connection_idle_ms": options.maxConnectionIdleMs } : {}),
   });
   const definition = grpcJs.loadPackageDefinition(grpc.inferencePackageDefinition()) as unknown as {
     inference: { GRPCInferenceService: { service: grpcJs.ServiceDefinition } };
   };
 
   const infer = async (msg: grpc.ModelInferRequestMessage, metadata: grpcJs.Metadata) => {
-    const { modelName, modelVersion, request } = grpc.decodeModelInferRequest(msg);
+    const { modelName, modelVersion, request } = grpc.decodeModelInferRequest(msg, dataplane.limits);
     const response = await dataplane.infer(modelName, modelVersion, request, contextOf(metadata));
     return grpc.encodeModelInferResponse(response);
   };
@@ -106,12 +118,14 @@ export function buildGrpcServer(options: GrpcServerOptions): grpcJs.Server {
       return { models: models.map((m) => ({ name: m.name, version: m.version ?? "", state: m.state, reason: m.reason })) };
     }, logger),
     RepositoryModelLoad: unary<{ repository_name?: string; model_name?: string }, object>(async (call) => {
+      authorize("load", call.metadata);
       if (call.request.repository_name) throw new Unsupported("Named repositories are not supported; leave repository_name empty");
       if (!call.request.model_name) throw new InvalidInput("model_name is required");
       await dataplane.repository.load(call.request.model_name);
       return {};
     }, logger),
     RepositoryModelUnload: unary<{ repository_name?: string; model_name?: string }, object>(async (call) => {
+      authorize("unload", call.metadata);
       if (call.request.repository_name) throw new Unsupported("Named repositories are not supported; leave repository_name empty");
       if (!call.request.model_name) throw new InvalidInput("model_name is required");
       await dataplane.repository.unload(call.request.model_name);
@@ -131,9 +145,10 @@ export function listenGrpc(server: grpcJs.Server, host: string, port: number): P
 }
 
 /** Graceful: in-flight calls finish; after `graceMs` the rest are cancelled. */
-export function stopGrpc(server: grpcJs.Server, graceMs: number): Promise<void> {
+export function stopGrpc(server: grpcJs.Server, graceMs: number, logger?: Logger): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
+      logger?.log("warn", `grace period of ${graceMs / 1000} s is over: cancelling the gRPC calls still running`);
       server.forceShutdown();
       resolve();
     }, graceMs);

@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { GraphRouter, SeldonGraphExecutor } from "../graph/index.ts";
 import type { DataPlane } from "../model/index.ts";
+import { type ConnectionLimits, guardConnections, httpServerOptions, resolveConnectionLimits } from "./connections.ts";
 import { notFoundHandler, restError, sendError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { ModelControl } from "./model-control.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { registerGraphRoutes } from "./routes/graph.ts";
 import { registerOpenBayesRoutes } from "./routes/openbayes.ts"; // OpenBayes
@@ -20,14 +22,18 @@ export interface HttpAppOptions {
   /** Largest accepted request body in bytes; larger bodies get 413. */
   maxBufferSize: number;
   keepAliveTimeoutMs?: number;
+  /** Slow-client timeouts and the connection limit (defaults: see connections.ts). */
+  connectionLimits?: Partial<ConnectionLimits>;
   /** An inference graph on POST / (standalone: on every path, with no model routes). */
   graph?: { router: GraphRouter; standalone: boolean; isReady: () => boolean };
   /** Seldon's microservice routes for this served component. */
   seldon?: { modelName: string };
   /** Seldon's executor API for a SeldonDeployment graph. */
   seldonGraph?: { executor: SeldonGraphExecutor; isReady: () => boolean };
-  /** Model uploads (POST /v2/repository/models/{m}/upload): admin token, size limit, repository root. */
-  upload?: Omit<UploadRouteOptions, "logger">;
+  /** Model uploads (POST /v2/repository/models/{m}/upload): size limit, repository root, code policy. */
+  upload?: Omit<UploadRouteOptions, "logger" | "control">;
+  /** Who may load, unload and upload models (default: nobody, `--model_control_mode none`). */
+  modelControl?: ModelControl;
   /** OpenBayes: a predictor on GET / and POST /, or (custom) every path proxied to start.sh's server. */
   openbayes?: { modelName: string; mode: "predictor" | "custom" };
 }
@@ -35,7 +41,9 @@ export interface HttpAppOptions {
 /** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const { dataplane, metrics, logger, maxBufferSize } = options;
+  const limits = resolveConnectionLimits(options.connectionLimits);
   const app = Fastify({
+    http: httpServerOptions(limits),
     logger: false,
     bodyLimit: maxBufferSize,
     // A model name may contain characters Fastify would otherwise reject in a param.
@@ -46,6 +54,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       sendError(reply, restError(err, maxBufferSize));
     },
   });
+
+  guardConnections(app.server, limits, logger);
 
   // Codecs decide how to read a body, so every content type arrives as raw bytes.
   app.removeAllContentTypeParsers();
@@ -67,12 +77,13 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (!options.graph?.standalone && options.openbayes?.mode !== "custom") {
     registerV1Routes(app, dataplane, { root: !options.openbayes });
     registerV2Routes(app, dataplane);
-    registerRepositoryRoutes(app, dataplane);
-    registerUploadRoutes(app, dataplane, { ...options.upload, logger }); // uploads
+    const control = options.modelControl ?? new ModelControl({ mode: "none" });
+    registerRepositoryRoutes(app, dataplane, control);
+    registerUploadRoutes(app, dataplane, { ...options.upload, control, logger }); // uploads
   }
   if (options.graph) registerGraphRoutes(app, options.graph);
   if (options.seldon) registerSeldonRoutes(app, dataplane, { modelName: options.seldon.modelName, logger });
-  if (options.seldonGraph) registerSeldonGraphRoutes(app, { ...options.seldonGraph, logger, metrics });
+  if (options.seldonGraph) registerSeldonGraphRoutes(app, { ...options.seldonGraph, logger, metrics, limits: dataplane.limits });
   app.get("/metrics", async (_req, reply) => {
     const { body, contentType } = await metrics.render();
     return reply.header("content-type", contentType).send(body);

@@ -1,4 +1,5 @@
 export { buildHttpApp, type HttpAppOptions } from "./http.ts";
 export { consoleLogger, type Logger, type LogLevel } from "./logger.ts";
 export { ServerMetrics } from "./metrics.ts";
-export { DEFAULT_MAX_BUFFER_SIZE, ModelServer, type ModelServerOptions } from "./model-server.ts";
+export { defaultModelControlMode, isModelControlMode, MODEL_CONTROL_MODES, ModelControl, type ModelControlMode } from "./model-control.ts";
+export { DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MODEL_LOAD_TIMEOUT_MS, DEFAULT_REPOSITORY_POLL_SECS, ModelServer, type ModelServerOptions } from "./model-server.ts";

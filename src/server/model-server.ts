@@ -8,6 +8,7 @@ import {
   ModelRepository,
   type ModelSource,
   type PredictorSettings,
+  RepositoryPoller,
 } from "../model/index.ts";
 import {
   dataPlaneModels,
@@ -23,7 +24,10 @@ import { configureOpenBayesModel, resolveOpenBayesServing } from "../runtime/ind
 import { recoverUploads } from "../storage/index.ts"; // uploads
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { addSeldonGrpcServices } from "./seldon-grpc.ts";
+import { closeWithin } from "./connections.ts";
+import { guardFaults } from "./fault-guard.ts";
 import { buildHttpApp } from "./http.ts";
+import { ModelControl, type ModelControlMode } from "./model-control.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { ServerMetrics } from "./metrics.ts";
 
@@ -35,6 +39,11 @@ export interface ModelServerOptions {
   modelRepository?: string;
   /** Largest request body in bytes (`--max_buffer_size`), default 64 MiB. */
   maxBufferSize?: number;
+  /**
+   * The most tensor elements one request may declare across its tensors (`--max_tensor_elements`, default 64 Mi):
+   * shapes, counts and MessagePack lengths past it answer 400 / INVALID_ARGUMENT before anything is allocated.
+   */
+  maxTensorElements?: number;
   /** gRPC port (KServe `--grpc_port`, default 8081); 0 picks a free one. */
   grpcPort?: number;
   /** Serve gRPC at all (`--enable_grpc`, default true). */
@@ -46,6 +55,16 @@ export interface ModelServerOptions {
   gracePeriodMs?: number;
   /** Idle keep-alive connections close after this many ms (KServe's --timeout-keep-alive, default 65 s). */
   keepAliveTimeoutMs?: number;
+  /** A request's headers must arrive within this many ms (`--headers_timeout`, default 30 s; 0: no limit). */
+  headersTimeoutMs?: number;
+  /** A whole request must arrive within this many ms (`--request_timeout`, default 300 s; uploads exempt; 0: no limit). */
+  requestTimeoutMs?: number;
+  /** A request body may pause this many ms (`--body_timeout`, default 30 s; 0: no limit). */
+  bodyTimeoutMs?: number;
+  /** After bodyTimeoutMs, a request body must average this many bytes/s (`--min_body_rate`, default 1024; 0: off). */
+  minBodyRate?: number;
+  /** REST connections beyond this many are closed on accept (`--max_connections`, default 80% of `ulimit -n`; 0: no limit). */
+  maxConnections?: number;
   /** Predictor settings (`--predictor_host` …) given to every served model that has none of its own. */
   predictor?: PredictorSettings;
   /** A KServe InferenceGraph served on POST / (its serviceName steps call this server's models in-process). */
@@ -56,6 +75,11 @@ export interface ModelServerOptions {
   serviceUrlTemplate?: string;
   /** Header name patterns forwarded to graph steps (default: PROPAGATE_HEADERS from the environment). */
   propagateHeaders?: string[];
+  /**
+   * How long one graph step call may take, in ms, when the graph sets no `routerTimeouts.serviceClient` and the
+   * step no `timeout` of its own (default 60 s; 504 past it).
+   */
+  graphStepTimeoutMs?: number;
   /**
    * Serve Seldon's microservice API (/predict, /api/v1.0/predictions, /route, /aggregate, /send-feedback,
    * /health/*, /metadata) for this component (`true`: the only served model), beside V1/V2.
@@ -75,14 +99,36 @@ export interface ModelServerOptions {
    * when asked for, a predictor that fails to start fails start().
    */
   openbayes?: boolean | { modelName: string };
-  /** Bearer token that enables model uploads (POST /v2/repository/models/{m}/upload); without it they answer 403. */
+  /** Bearer token that load, unload and upload need (REST `Authorization: Bearer …`, gRPC `authorization` metadata). */
   adminToken?: string;
   /** Largest upload body in bytes (`--max_upload_size`, default 1 GiB). */
   maxUploadSize?: number;
+  /**
+   * Triton's `--model_control_mode`: `none` (load, unload and upload answer 403), `explicit` (allowed, behind the
+   * admin token when one is set) or `poll` (the repository folder is re-read every repositoryPollSecs and decides
+   * what is served; the API answers 403). Default: `explicit` with an admin token, `none` without.
+   */
+  modelControlMode?: ModelControlMode;
+  /** Seconds between repository scans in poll mode (`--repository_poll_secs`, default 15). */
+  repositoryPollSecs?: number;
+  /** Accept uploaded archives that hold code: modules, scripts, executables (`--allow_code_uploads`, default false). */
+  allowCodeUploads?: boolean;
+  /**
+   * A model whose load() (module import included) takes longer than this many ms is abandoned as UNAVAILABLE
+   * and the server starts without it (`--model_load_timeout`, default 600 s; 0: no limit).
+   */
+  modelLoadTimeoutMs?: number;
   logger?: Logger;
 }
 
 export const DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024;
+/** `--repository_poll_secs` default, as Triton's. */
+export const DEFAULT_REPOSITORY_POLL_SECS = 15;
+/** `--model_load_timeout` default: generous for big weights, but a load() that never finishes cannot keep the server down. */
+export const DEFAULT_MODEL_LOAD_TIMEOUT_MS = 600_000;
+
+/** Beyond the grace period, how long stop() still waits for models to unload (a custom process's SIGKILL…). */
+const UNLOAD_ALLOWANCE_MS = 5_000;
 
 /**
  * Serves models over REST. `await new ModelServer({ httpPort: 8080 }).start([new MyModel("m")])`
@@ -103,6 +149,12 @@ export class ModelServer {
   private grpcServer?: GrpcServer;
   private boundPort?: number;
   private boundGrpcPort?: number;
+  /** Who may load, unload and upload models, over REST and gRPC alike. */
+  readonly modelControl: ModelControl;
+  /** Re-reads the repository folder in poll mode. */
+  private poller?: RepositoryPoller;
+  /** Removes this server's process-level fault handlers (fault-guard.ts). */
+  private releaseFaults?: () => void;
 
   constructor(options: ModelServerOptions = {}) {
     this.options = options;
@@ -118,12 +170,14 @@ export class ModelServer {
     this.repository = new ModelRepository({
       root: options.modelRepository,
       loader,
+      loadTimeoutMs: options.modelLoadTimeoutMs ?? DEFAULT_MODEL_LOAD_TIMEOUT_MS,
       events: {
         onLoaded: (name, version, seconds) => this.metrics.modelLoaded(name, version, seconds),
         log: (level, message) => this.logger.log(level, message),
       },
     });
-    this.dataplane = new DataPlane(this.repository, this.metrics);
+    this.dataplane = new DataPlane(this.repository, this.metrics, { limits: { maxTensorElements: options.maxTensorElements } });
+    this.modelControl = new ModelControl({ mode: options.modelControlMode, adminToken: options.adminToken });
   }
 
   /** The port the REST server listens on (useful with httpPort 0). */
@@ -139,6 +193,18 @@ export class ModelServer {
 
   /** Registers the given models, loads the repository, then listens. */
   async start(models: Model[] = [], sources: ModelSource[] = []): Promise<this> {
+    // A stray error in one model's code (a timer, an unhandled rejection) marks and reloads that model, not the process.
+    this.releaseFaults ??= guardFaults(this.repository, this.logger);
+    try {
+      return await this.startServing(models, sources);
+    } catch (err) {
+      this.releaseFaults();
+      this.releaseFaults = undefined;
+      throw err;
+    }
+  }
+
+  private async startServing(models: Model[], sources: ModelSource[]): Promise<this> {
     for (const m of models) {
       if (this.options.predictor && !m.predictorHost) applyPredictorSettings(m, this.options.predictor);
       if (isSeldonComponent(m)) m.metricsSink = this.metrics;
@@ -148,6 +214,18 @@ export class ModelServer {
     for (const s of sources) await this.repository.addSource(s);
     // uploads: undo swaps a crash interrupted and clear stale upload files before the repository is scanned
     if (this.options.modelRepository) await recoverUploads(this.options.modelRepository, (level, message) => this.logger.log(level, message));
+    if (this.modelControl.mode === "poll") {
+      if (!this.options.modelRepository) throw new Error("--model_control_mode poll needs a model repository to watch (--model_repository)");
+      const secs = this.options.repositoryPollSecs ?? DEFAULT_REPOSITORY_POLL_SECS;
+      if (!(secs > 0)) throw new Error(`--repository_poll_secs must be a positive number of seconds, got ${secs}`);
+      this.poller = new RepositoryPoller({
+        repository: this.repository,
+        root: this.options.modelRepository,
+        intervalMs: secs * 1000,
+        log: (level, message) => this.logger.log(level, message),
+      });
+      await this.poller.prime(); // before the first load, so a folder changed meanwhile is reloaded by the first scan
+    }
     await this.repository.loadAll();
     if (this.options.graph) {
       this.graphRouter = new GraphRouter(this.options.graph, {
@@ -155,6 +233,7 @@ export class ModelServer {
         serviceUrlTemplate: this.options.serviceUrlTemplate,
         propagateHeaders: this.options.propagateHeaders,
         observer: this.metrics,
+        stepTimeoutSeconds: this.options.graphStepTimeoutMs === undefined ? undefined : this.options.graphStepTimeoutMs / 1000,
       });
       for (const p of this.graphRouter.headerPolicy.invalid) this.logger.log("warn", `ignoring invalid header pattern '${p}'`);
     }
@@ -187,8 +266,16 @@ export class ModelServer {
       seldon,
       seldonGraph: this.seldonExecutor ? { executor: this.seldonExecutor, isReady: () => !this.draining } : undefined,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
-      upload: { adminToken: this.options.adminToken, maxUploadSize: this.options.maxUploadSize, repositoryRoot: this.options.modelRepository }, // uploads
+      upload: { maxUploadSize: this.options.maxUploadSize, repositoryRoot: this.options.modelRepository, allowCodeUploads: this.options.allowCodeUploads }, // uploads
+      modelControl: this.modelControl,
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
+      connectionLimits: {
+        headersTimeoutMs: this.options.headersTimeoutMs,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        bodyTimeoutMs: this.options.bodyTimeoutMs,
+        minBodyRate: this.options.minBodyRate,
+        maxConnections: this.options.maxConnections,
+      },
     });
     await this.app.listen({ port: this.options.httpPort ?? 8080, host: this.options.host ?? "0.0.0.0" });
     const addr = this.app.server.address();
@@ -200,10 +287,16 @@ export class ModelServer {
         logger: this.logger,
         maxSendMessageLength: this.options.grpcMaxSendMessageLength ?? defaultSize,
         maxReceiveMessageLength: this.options.grpcMaxReceiveMessageLength ?? defaultSize,
+        maxConnectionIdleMs: this.options.keepAliveTimeoutMs ?? 65_000,
+        modelControl: this.modelControl,
       });
       // Seldon mode: Seldon's gRPC services (seldon.protos.*) beside the OIP service, on the same port.
       if (seldon) addSeldonGrpcServices(this.grpcServer, { dataplane: this.dataplane, modelName: () => seldon.modelName, logger: this.logger });
       this.boundGrpcPort = await listenGrpc(this.grpcServer, this.options.host ?? "0.0.0.0", this.options.grpcPort ?? 8081);
+    }
+    this.poller?.start();
+    if (this.modelControl.openToAnyone) {
+      this.logger.log("warn", "--model_control_mode explicit without an admin token: anyone who can reach this server may load and unload models");
     }
     const index = this.repository.index();
     this.logger.log(
@@ -234,25 +327,37 @@ export class ModelServer {
     }
   }
 
-  /** Graceful stop: refuse new inferences, drain open requests, unload every model. */
+  /** How long stop() lets in-flight requests finish, in ms. */
+  get gracePeriodMs(): number {
+    return this.options.gracePeriodMs ?? 30_000;
+  }
+
+  /**
+   * Graceful stop: refuse new requests, let in-flight ones finish for up to the grace period, then end the
+   * connections still open (cutting those requests off) and unload every model. Closing the graph executor
+   * and unloading get what is left of the grace period plus UNLOAD_ALLOWANCE_MS; one that hangs past it is
+   * logged and left behind, so stop() always finishes.
+   */
   async stop(): Promise<void> {
     this.dataplane.markStopping();
     this.draining = true;
-    const grace = this.options.gracePeriodMs ?? 30_000;
-    const grpcStopped = this.grpcServer ? stopGrpc(this.grpcServer, grace) : Promise.resolve();
-    const app = this.app;
-    if (app) {
-      // close() ends idle keep-alive connections only once; busy ones go idle later and would hold the
-      // process open until the keep-alive timeout, so keep closing them until the server is done.
-      const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
-      try {
-        await app.close();
-      } finally {
-        clearInterval(sweep);
-      }
-    }
+    await this.poller?.stop();
+    const grace = this.gracePeriodMs;
+    const deadline = Date.now() + grace + UNLOAD_ALLOWANCE_MS;
+    const grpcStopped = this.grpcServer ? stopGrpc(this.grpcServer, grace, this.logger) : Promise.resolve();
+    if (this.app) await closeWithin(this.app, grace, this.logger);
     await grpcStopped;
-    await this.seldonExecutor?.close();
-    await this.repository.unloadAll();
+    const within = async (what: string, work: Promise<unknown> | undefined) => {
+      if (!work) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()))));
+      const outcome = await Promise.race([work.then(() => "done" as const, () => "done" as const), late]);
+      clearTimeout(timer);
+      if (outcome === "late") this.logger.log("warn", `${what} did not finish within the grace period (${grace / 1000} s) plus ${UNLOAD_ALLOWANCE_MS / 1000} s; stopping without waiting for it`);
+    };
+    await within("closing the Seldon graph executor", this.seldonExecutor?.close());
+    await within(`unloading models (${this.repository.names().join(", ")})`, this.repository.unloadAll());
+    this.releaseFaults?.();
+    this.releaseFaults = undefined;
   }
 }

@@ -68,9 +68,11 @@ export function addSeldonGrpcServices(server: grpcJs.Server, options: SeldonGrpc
       );
     };
 
-  const message = (p: ProtoSeldonMessage) => parseSeldonMessage(decodeSeldonMessage(p));
-  const list = (p: ProtoSeldonMessageList) => parseMessageList(decodeSeldonMessageList(p));
-  const feedback = (p: ProtoFeedback) => parseFeedback(decodeFeedback(p));
+  // The same checks as REST, --max_tensor_elements included: a one-value TensorProto is not broadcast past it.
+  const { limits } = dataplane;
+  const message = (p: ProtoSeldonMessage) => parseSeldonMessage(decodeSeldonMessage(p), limits);
+  const list = (p: ProtoSeldonMessageList) => parseMessageList(decodeSeldonMessageList(p), limits);
+  const feedback = (p: ProtoFeedback) => parseFeedback(decodeFeedback(p), limits);
 
   const predict = (name: string) => unary(name, "predict", message, (c, m) => c.seldonPredict(m));
   const sendFeedback = (name: string) => unary(name, "predict", feedback, (c, f) => c.seldonSendFeedback(f));

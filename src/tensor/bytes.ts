@@ -33,10 +33,12 @@ export function encodeBytesElements(elements: readonly Uint8Array[]): Uint8Array
  * Returns an error message instead of throwing so callers can name the tensor.
  */
 export function decodeBytesElements(buffer: Uint8Array, expected: number): Uint8Array[] | string {
+  // Stops at `expected`: a buffer of empty elements (4 bytes each) never makes more views than the shape declares.
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const out: Uint8Array[] = [];
   let offset = 0;
   while (offset < buffer.byteLength) {
+    if (out.length === expected) return `holds more than the ${expected} elements the shape needs`;
     if (offset + 4 > buffer.byteLength) return `truncated length prefix at byte ${offset}`;
     const len = view.getUint32(offset, true);
     offset += 4;

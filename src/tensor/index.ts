@@ -36,3 +36,12 @@ export {
   type TensorData,
   type TensorMetadata,
 } from "./tensor.ts";
+export {
+  BYTES_ELEMENT_WEIGHT,
+  DEFAULT_MAX_TENSOR_ELEMENTS,
+  ElementBudget,
+  elementBudget,
+  MAX_TENSOR_ELEMENTS_FLAG,
+  resolveTensorLimits,
+  type TensorLimits,
+} from "./limits.ts";

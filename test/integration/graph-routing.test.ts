@@ -151,14 +151,14 @@ describe("Sequence", () => {
     expect(r.json).toEqual({ other: 1 });
   });
 
-  it("an unmet condition after a Soft failure returns the failed response with 200 (KServe semantics)", async () => {
+  it("an unmet condition after a Soft failure returns the failed response with its status, never an error body with 200", async () => {
     const a = await step("a", { status: 500, body: { error: "soft failure" } });
     const b = await step("b");
     const url = await serve({
       nodes: { root: { routerType: "Sequence", steps: [{ serviceUrl: a.url }, { serviceUrl: b.url, condition: "label" }] } },
     });
     const r = await call(url, INPUT);
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(500);
     expect(r.json).toEqual({ error: "soft failure" });
     expect(b.calls).toHaveLength(0);
   });

@@ -131,7 +131,7 @@ describe("serviceName -> a model of this server, in-process", () => {
     const fallback = await step("fallback", { body: { predictions: ["from the template URL"] } });
     graph = await startGraph(
       { nodes: { root: { routerType: "Sequence", steps: [{ serviceName: "iris" }] } } },
-      { modelRepository: IRIS_REPO, serviceUrlTemplate: `${fallback.base}/v1/models/{name}:predict` },
+      { modelRepository: IRIS_REPO, serviceUrlTemplate: `${fallback.base}/v1/models/{name}:predict`, modelControlMode: "explicit" },
     );
     expectRowsSumToOne((await call(graph.url, IRIS_INPUT)).json.predictions);
     expect(fallback.calls).toHaveLength(0);

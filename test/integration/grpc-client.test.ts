@@ -137,7 +137,7 @@ describe("InferenceGRPCClient against tserve", () => {
 
   beforeAll(async () => {
     const root = await tempRepo({ iris: IRIS_DIR, multi_io: MULTI_IO_DIR, types: TYPES_DIR });
-    running = await startWith({ modelRepository: root, models: [new EchoModel("echo")], gracePeriodMs: 1000 });
+    running = await startWith({ modelRepository: root, models: [new EchoModel("echo")], gracePeriodMs: 1000, modelControlMode: "explicit" });
     grpc = new InferenceGRPCClient(`127.0.0.1:${running.server.grpcPort}`);
     rest = new InferenceRESTClient(running.url);
   });

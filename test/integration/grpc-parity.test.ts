@@ -162,7 +162,7 @@ describe("REST JSON, REST binary and gRPC give identical tensors", () => {
   let irisRows: number[][];
 
   beforeAll(async () => {
-    running = await startWith({ dirs: [IRIS_DIR, MULTI_IO_DIR, TYPES_DIR, SCALE_ALL_DIR] });
+    running = await startWith({ dirs: [IRIS_DIR, MULTI_IO_DIR, TYPES_DIR, SCALE_ALL_DIR], modelControlMode: "explicit" });
     client = grpcClient(running.server.grpcPort!);
     irisRows = (await readJson<{ inputs: number[][] }>(join(FIXTURES, "iris-expected.json"))).inputs;
   });
@@ -439,6 +439,7 @@ describe("errors map consistently between REST and gRPC", () => {
     running = await startWith({
       dirs: [IRIS_DIR, MULTI_IO_DIR, SCALE_ALL_DIR],
       models: [new ThrowingModel("thrower"), new StrictModel("strict"), new DoublerModel("victim")],
+      modelControlMode: "explicit",
     });
     client = grpcClient(running.server.grpcPort!);
     // An unloaded model: both protocols must call it unavailable.

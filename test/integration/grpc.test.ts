@@ -110,6 +110,7 @@ describe("OIP gRPC: inference.GRPCInferenceService", () => {
     running = await startWith({
       dirs: [IRIS_DIR, MULTI_IO_DIR, TYPES_DIR, SCALE_ALL_DIR],
       models: [new ThrowingModel("thrower"), new StrictModel("strict"), new EchoModel("echo"), new SlowModel("slow")],
+      modelControlMode: "explicit",
     });
     expect(running.server.grpcPort).toBeTypeOf("number");
     expect(running.server.grpcPort).toBeGreaterThan(0);
@@ -913,7 +914,7 @@ describe("OIP gRPC model repository RPCs", () => {
     root = await tempRepo({ iris: IRIS_DIR, multi_io: MULTI_IO_DIR, scale: SCALE_ALL_DIR });
     await mkdir(join(root, "broken", "1"), { recursive: true });
     await writeFile(join(root, "broken", "1", "model.onnx"), Buffer.from("not an onnx model"));
-    running = await startWith({ modelRepository: root, models: [new EchoModel("echo")] });
+    running = await startWith({ modelRepository: root, models: [new EchoModel("echo")], modelControlMode: "explicit" });
     client = grpcClient(running.server.grpcPort!);
   });
   afterAll(async () => {

@@ -56,7 +56,7 @@ describe("model repository extension", () => {
     );
     // A folder with nothing servable in it.
     await mkdir(join(root, "empty"));
-    running = await startWith({ modelRepository: root });
+    running = await startWith({ modelRepository: root, modelControlMode: "explicit" });
     url = running.url;
   });
   afterAll(async () => {
@@ -233,7 +233,7 @@ describe("repository routes with programmatic models", () => {
 
   beforeAll(async () => {
     const { default: StrictModel } = await import("../fixtures/modules/strict.ts");
-    running = await startWith({ models: [new StrictModel("strict")] });
+    running = await startWith({ models: [new StrictModel("strict")], modelControlMode: "explicit" });
   });
   afterAll(async () => running?.server.stop());
 

@@ -130,7 +130,7 @@ describe("InferenceRESTClient against a real tserve", () => {
 
   beforeAll(async () => {
     const root = await tempRepo({ iris: IRIS_DIR, multi_io: MULTI_IO_DIR, types: TYPES_DIR });
-    ({ server, url } = await startServer({ modelRepository: root }));
+    ({ server, url } = await startServer({ modelRepository: root, modelControlMode: "explicit" }));
     client = new InferenceRESTClient(url);
     proxy = new Proxy(url);
     proxied = new InferenceRESTClient(await proxy.listen(), { retries: 3, retryBaseDelayMs: 5, maxRetryDelayMs: 20 });

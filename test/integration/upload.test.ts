@@ -87,8 +87,17 @@ describe("model uploads", () => {
       expect(await scaled(url)).toEqual([1, 2]);
     });
 
-    it("403 when the server has no admin token: uploads are disabled", async () => {
+    it("403 when the server has no admin token: model control is off by default", async () => {
       const other = await startWith({ modelRepository: root });
+      try {
+        expectError(await upload(other.url, "scale", body), 403, "--model_control_mode none", "--admin_token_file");
+      } finally {
+        await other.server.stop();
+      }
+    });
+
+    it("403 in explicit mode without an admin token: uploads always need one", async () => {
+      const other = await startWith({ modelRepository: root, modelControlMode: "explicit" });
       try {
         expectError(await upload(other.url, "scale", body), 403, "uploads are disabled", "--admin_token");
       } finally {
@@ -161,17 +170,21 @@ describe("model uploads", () => {
       await expectRepository(["iris", "kubeflow", "scale", "tripler"]);
     });
 
-    it("serialises uploads of one model: both succeed and the folder matches what is served", async () => {
+    it("two uploads of one model at once: each installs or gets 409, and the folder matches what is served", async () => {
       const [a, b] = await Promise.all([
         upload(url, "twice", await tgz([file("model.onnx", await scaleOnnx(2))])),
         upload(url, "twice", await tgz([file("model.onnx", await scaleOnnx(3))])),
       ]);
-      expect([a.status, b.status]).toEqual([200, 200]);
+      for (const r of [a, b]) {
+        if (r.status === 409) expectError(r, 409, "twice", "busy", "upload");
+        else expect(r.status, r.text).toBe(200);
+      }
+      expect([a.status, b.status]).toContain(200);
       const answer = await scaled(url, "twice");
       const onDisk = await readFile(join(root, "twice", "model.onnx"));
       expect(onDisk).toEqual(await scaleOnnx(answer[0]));
       await rm(join(root, "twice"), { recursive: true });
-      await post(`${url}/v2/repository/models/twice/unload`);
+      expect((await post(`${url}/v2/repository/models/twice/unload`, undefined, AUTH)).status).toBe(200);
     });
   });
 
@@ -240,7 +253,7 @@ describe("model uploads", () => {
 
     it("invalid names: dot-folders are never models", async () => {
       expectError(await upload(url, ".tserve-tmp", await tgz(await good())), 400, "start with '.'");
-      expect((await post(`${url}/v2/repository/models/.tserve-tmp/load`)).status).toBe(404);
+      expect((await post(`${url}/v2/repository/models/.tserve-tmp/load`, undefined, AUTH)).status).toBe(404);
       await expectUnchanged();
     });
 
@@ -270,7 +283,7 @@ describe("replacing a TypeScript model by upload", () => {
     const root = await tempRepo();
     const component = (answer: string) => `export default class Answer {\n  predict(): string[][] {\n    return [["${answer}"]];\n  }\n}\n`;
     const settings = JSON.stringify({ runtime: "seldon" });
-    const running = await startWith({ modelRepository: root, adminToken: TOKEN, enableGrpc: false });
+    const running = await startWith({ modelRepository: root, adminToken: TOKEN, enableGrpc: false, allowCodeUploads: true });
     try {
       for (const answer of ["first", "second", "third"]) {
         const r = await upload(running.url, "code", await tgz([file("model.ts", component(answer)), file("model-settings.json", settings)]));
@@ -282,6 +295,68 @@ describe("replacing a TypeScript model by upload", () => {
     } finally {
       await running.server.stop();
       await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("uploads that hold code", () => {
+  let root: string;
+  let strict: Running;
+
+  beforeAll(async () => {
+    root = await tempRepo();
+    await mkdir(join(root, "scale"));
+    await cp(join(FIXTURE_MODELS, "scale", "1"), join(root, "scale", "1"), { recursive: true });
+    strict = await startWith({ modelRepository: root, adminToken: TOKEN, enableGrpc: false });
+  });
+  afterAll(async () => {
+    await strict?.server.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  const onnx = async () => file("1/model.onnx", await scaleOnnx(3));
+
+  it("are refused by default with 403, naming the entry and --allow_code_uploads; nothing changes", async () => {
+    const before = await readTree(root);
+    const cases: [string, ReturnType<typeof file>, string][] = [
+      ["model.ts", file("model.ts", "export default class M {}"), "JavaScript/TypeScript module"],
+      ["1/helper.mjs", file("1/helper.mjs", "export {}"), "JavaScript/TypeScript module"],
+      ["start.sh", file("start.sh", "python -m http.server $PORT"), "shell script"],
+      ["1/addon.node", file("1/addon.node", Buffer.from([0x7f, 0x45, 0x4c, 0x46])), "native code"],
+      ["tools/run", file("tools/run", "#!/usr/bin/env python3\nprint(1)\n"), "#!"],
+      ["bin/tool", file("bin/tool", Buffer.from([0, 1, 2, 3]), 0o755), "executable"],
+    ];
+    for (const [path, entry, kind] of cases) {
+      const r = await upload(strict.url, "scale", await tgz([await onnx(), entry]));
+      expectError(r, 403, `'${path}'`, kind, "--allow_code_uploads");
+    }
+    expect(await scaled(strict.url)).toEqual([1, 2]);
+    const after = await readTree(root);
+    after.delete(".tserve-tmp/"); // the (empty) upload work area
+    expect(after).toEqual(before);
+  });
+
+  it("model files alone (.onnx, settings, data) are accepted", async () => {
+    const archive = await tgz([
+      await onnx(),
+      file("model-settings.json", "{}"),
+      file("labels.txt", "a\nb\n"),
+      file("1/weights.bin", Buffer.alloc(64, 7)),
+    ]);
+    const r = await upload(strict.url, "scale", archive);
+    expect(r.status, r.text).toBe(200);
+    expect(await scaled(strict.url)).toEqual([3, 6]);
+  });
+
+  it("--allow_code_uploads accepts a module", async () => {
+    const open = await startWith({ modelRepository: root, adminToken: TOKEN, enableGrpc: false, allowCodeUploads: true });
+    try {
+      const component = 'export default class Answer {\n  predict(): string[][] {\n    return [["from code"]];\n  }\n}\n';
+      const r = await upload(open.url, "code", await tgz([file("model.ts", component), file("model-settings.json", '{"runtime": "seldon"}')]));
+      expect(r.status, r.text).toBe(200);
+      expect((await post(`${open.url}/v1/models/code:predict`, { instances: [[1]] })).json).toEqual({ predictions: [["from code"]] });
+    } finally {
+      await open.server.stop();
     }
   });
 });

@@ -16,12 +16,15 @@ export interface SeldonGraphObserver {
   step(node: string, method: SeldonStepMethod, seconds: number, ok: boolean, status?: number): void;
 }
 
+/** A component call waits at most this long unless told otherwise (the --seldon_graph_timeout default). */
+const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+
 export interface SeldonGraphExecutorOptions {
   /** Consulted first for every node; `undefined` falls back to the built-ins (RANDOM_ABTEST, REST endpoint). */
   resolveUnit?: (node: SeldonGraphNode) => SeldonUnit | undefined;
   /** Overrides the spec's deployment name (in metadata). */
   deploymentName?: string;
-  /** How long one component call may take, in milliseconds; past it the request fails with 504. */
+  /** How long one component call may take, in milliseconds (default 60 s); past it the request fails with 504. */
   timeoutMs?: number;
   observer?: SeldonGraphObserver;
   /** Random source of built-in RANDOM_ABTEST routers, in [0, 1) (tests make it deterministic). */
@@ -107,13 +110,13 @@ export class SeldonGraphExecutor {
   readonly deploymentName: string;
   private readonly root: CompiledNode;
   private readonly units: SeldonUnit[];
-  private readonly timeoutMs?: number;
+  private readonly timeoutMs: number;
   private readonly observer?: SeldonGraphObserver;
 
   constructor(spec: SeldonGraphSpec, options: SeldonGraphExecutorOptions = {}) {
     this.spec = spec;
     this.deploymentName = options.deploymentName ?? spec.deploymentName;
-    this.timeoutMs = options.timeoutMs;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.observer = options.observer;
     const units = new Set<SeldonUnit>();
     const compile = (node: SeldonGraphNode): CompiledNode => {
@@ -139,7 +142,8 @@ export class SeldonGraphExecutor {
       return { unit: RandomABTestUnit.fromParameters(node.name, node.parameters, options.random), timesItself: false };
     }
     if (node.endpoint) {
-      const unit = new RemoteSeldonUnit(node.name, node.endpoint, { timeoutMs: options.timeoutMs });
+      // The unit bounds its own calls, with the executor's timeout.
+      const unit = new RemoteSeldonUnit(node.name, node.endpoint, { timeoutMs: this.timeoutMs });
       return { unit, timesItself: true };
     }
     const what = node.implementation ? ` (implementation ${node.implementation})` : "";
@@ -272,7 +276,7 @@ export class SeldonGraphExecutor {
     let status = 500;
     try {
       const work = run();
-      const answer = this.timeoutMs === undefined || node.timesItself ? await work : await deadline(work, this.timeoutMs, node, method);
+      const answer = node.timesItself ? await work : await deadline(work, this.timeoutMs, node, method);
       if (!isRecord(answer)) {
         throw new SeldonError(`Seldon graph node '${node.spec.name}' answered ${method} with no SeldonMessage`, 500, "MICROSERVICE_INTERNAL_ERROR");
       }

@@ -3,12 +3,14 @@ import {
   type Datatype,
   dataFromBytes,
   dataToBytes,
-  elementCount,
+  type ElementBudget,
+  elementBudget,
   fromFlatValues,
   isBytesData,
   isDatatype,
   type Parameters,
   type Tensor,
+  type TensorLimits,
   type TensorMetadata,
   TensorValueError,
   toFlatValues,
@@ -109,12 +111,14 @@ function contentsCount(c: InferTensorContentsMessage | undefined): number {
  * One tensor from its message: raw bytes when given (one entry per tensor, in order), else the typed
  * `contents` field for its datatype.
  */
-function decodeTensor(t: InferTensorMessage, raw: Uint8Array | undefined, what: string): Tensor {
+function decodeTensor(t: InferTensorMessage, raw: Uint8Array | undefined, what: string, budget: ElementBudget): Tensor {
   const name = t.name ?? "";
   if (!name) throw new InvalidInput(`${what} needs a name`);
   if (!isDatatype(t.datatype)) throw new InvalidInput(`${what} '${name}' has unknown datatype ${JSON.stringify(t.datatype)}`);
   const datatype = t.datatype;
   const shape = decodeShape(t.shape, `${what} '${name}'`);
+  // Charged before anything is sized from the shape; the count is exact once the budget accepts it.
+  const count = budget.shape(shape, `${what} '${name}'`, datatype);
   const tensor: Tensor = { name, datatype, shape, data: new Uint8Array(0) };
   const params = decodeParameters(t.parameters);
   if (params) tensor.parameters = params;
@@ -130,7 +134,6 @@ function decodeTensor(t: InferTensorMessage, raw: Uint8Array | undefined, what: 
   const field = CONTENTS_FIELD[datatype];
   if (!field) throw new InvalidInput(`${what} '${name}' is ${datatype}, which has no typed contents field: send it in raw contents`);
   const values = (t.contents?.[field] ?? []) as unknown[];
-  const count = elementCount(shape);
   if (values.length !== count) {
     throw new InvalidInput(`${what} '${name}' has ${values.length} elements in ${field}, but shape [${shape.join(",")}] needs ${count}`);
   }
@@ -143,7 +146,13 @@ function decodeTensor(t: InferTensorMessage, raw: Uint8Array | undefined, what: 
   return tensor;
 }
 
-function decodeTensors(tensors: InferTensorMessage[] | undefined, raw: Uint8Array[] | undefined, what: string): Tensor[] {
+function decodeTensors(
+  tensors: InferTensorMessage[] | undefined,
+  raw: Uint8Array[] | undefined,
+  what: string,
+  limits?: Partial<TensorLimits>,
+): Tensor[] {
+  const budget = elementBudget(limits);
   const list = tensors ?? [];
   const rawList = raw ?? [];
   if (rawList.length > 0 && rawList.length !== list.length) {
@@ -151,17 +160,23 @@ function decodeTensors(tensors: InferTensorMessage[] | undefined, raw: Uint8Arra
   }
   const seen = new Set<string>();
   return list.map((t, i) => {
-    const tensor = decodeTensor(t, rawList.length > 0 ? rawList[i] : undefined, what);
+    const tensor = decodeTensor(t, rawList.length > 0 ? rawList[i] : undefined, what, budget);
     if (seen.has(tensor.name)) throw new InvalidInput(`${what} '${tensor.name}' appears more than once`);
     seen.add(tensor.name);
     return tensor;
   });
 }
 
-/** ModelInferRequest -> the internal request, plus the target model and version. */
-export function decodeModelInferRequest(msg: ModelInferRequestMessage): { modelName: string; modelVersion?: string; request: InferRequest } {
+/**
+ * ModelInferRequest -> the internal request, plus the target model and version. The inputs' shapes together may
+ * declare at most `limits.maxTensorElements` elements (default DEFAULT_MAX_TENSOR_ELEMENTS).
+ */
+export function decodeModelInferRequest(
+  msg: ModelInferRequestMessage,
+  limits?: Partial<TensorLimits>,
+): { modelName: string; modelVersion?: string; request: InferRequest } {
   if (!msg.model_name) throw new InvalidInput("model_name is required");
-  const inputs = decodeTensors(msg.inputs, msg.raw_input_contents, "Input");
+  const inputs = decodeTensors(msg.inputs, msg.raw_input_contents, "Input", limits);
   if (inputs.length === 0) throw new InvalidInput("The request has no inputs");
   const request: InferRequest = { inputs };
   if (msg.id) request.id = msg.id;
@@ -246,10 +261,10 @@ export function encodeModelInferRequest(
 }
 
 /** The client side: ModelInferResponse -> the internal response. */
-export function decodeModelInferResponse(msg: ModelInferResponseMessage): InferResponse {
+export function decodeModelInferResponse(msg: ModelInferResponseMessage, limits?: Partial<TensorLimits>): InferResponse {
   const response: InferResponse = {
     modelName: msg.model_name ?? "",
-    outputs: decodeTensors(msg.outputs, msg.raw_output_contents, "Output"),
+    outputs: decodeTensors(msg.outputs, msg.raw_output_contents, "Output", limits),
   };
   if (msg.model_version) response.modelVersion = msg.model_version;
   if (msg.id) response.id = msg.id;

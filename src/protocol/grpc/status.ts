@@ -30,6 +30,10 @@ const BY_KIND: Record<ErrorKind, number> = {
   UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
   INTERNAL: GrpcStatus.INTERNAL,
+  UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
+  PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
+  // A concurrent change of the same model: gRPC's code for "retry at a higher level".
+  CONFLICT: GrpcStatus.ABORTED,
 };
 
 /** Our error -> its gRPC status (Triton's mapping). */
@@ -47,6 +51,7 @@ const HTTP_BY_GRPC: Record<number, number> = {
   [GrpcStatus.UNAUTHENTICATED]: 401,
   [GrpcStatus.PERMISSION_DENIED]: 403,
   [GrpcStatus.CANCELLED]: 499,
+  [GrpcStatus.ABORTED]: 409,
 };
 
 /** A gRPC status -> the HTTP status a REST caller would have seen for the same failure. */

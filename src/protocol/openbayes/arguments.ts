@@ -1,3 +1,4 @@
+import type { TensorLimits } from "../../tensor/index.ts";
 import { decodeJsonBody } from "./body.ts";
 
 /** One predict call as the transport hands it over: no sockets, just what the request said. */
@@ -8,6 +9,8 @@ export interface PredictInput {
   /** Request headers, lower-cased names (Node's form). */
   headers: Record<string, string | string[] | undefined>;
   body: Uint8Array;
+  /** Bounds on what a MessagePack body may declare (default DEFAULT_MAX_TENSOR_ELEMENTS). */
+  limits?: Partial<TensorLimits>;
 }
 
 /**
@@ -61,7 +64,7 @@ export function createPredictArgs(input: PredictInput): PredictArgs {
   // A JSON/MessagePack error is thrown again on every read, so a predictor that catches it keeps seeing it.
   const json = lazy((): { ok: true; value: unknown } | { ok: false; error: unknown } => {
     try {
-      return { ok: true, value: decodeJsonBody(data(), contentType) };
+      return { ok: true, value: decodeJsonBody(data(), contentType, input.limits) };
     } catch (error) {
       return { ok: false, error };
     }

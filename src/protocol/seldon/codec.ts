@@ -1,3 +1,5 @@
+import { isTServeError } from "../../errors/index.ts";
+import { ElementBudget, type TensorLimits } from "../../tensor/index.ts";
 import { SeldonError } from "./errors.ts";
 import { isNDArray, NDArray } from "./ndarray.ts";
 import type { DefaultData, PayloadKind, SeldonMessage, SeldonMeta, SeldonMetric, TfTensor } from "./types.ts";
@@ -20,9 +22,9 @@ export function payloadKind(msg: SeldonMessage | undefined): PayloadKind {
  * What a component method receives: `data` as an NDArray (tensor reshaped, ndarray as given, no data -> empty),
  * `strData` as a string, `binData` as bytes, `jsonData` as the parsed value.
  */
-export function messagePayload(msg: SeldonMessage | undefined): NDArray | string | Uint8Array | unknown {
+export function messagePayload(msg: SeldonMessage | undefined, limits?: Partial<TensorLimits>): NDArray | string | Uint8Array | unknown {
   if (!msg) return new NDArray(new Float64Array(0), [0]);
-  if (msg.data) return dataToArray(msg.data);
+  if (msg.data) return dataToArray(msg.data, limits);
   if (msg.binData !== undefined) return Buffer.from(msg.binData, "base64");
   if (msg.strData !== undefined) return msg.strData;
   if (msg.jsonData !== undefined) return msg.jsonData;
@@ -34,9 +36,13 @@ export function messageNames(msg: SeldonMessage | undefined): string[] {
   return msg?.data?.names ?? [];
 }
 
-export function dataToArray(data: DefaultData): NDArray {
+/**
+ * `data` as an NDArray. A tftensor's shape is checked against `limits` (default: the limit parseSeldonMessage
+ * checked it against, else DEFAULT_MAX_TENSOR_ELEMENTS) before its values are broadcast over it.
+ */
+export function dataToArray(data: DefaultData, limits?: Partial<TensorLimits>): NDArray {
   try {
-    return toArray(data);
+    return toArray(data, limits);
   } catch (err) {
     // Shapes no array can hold, or nesting deeper than the stack: the request's fault, not a server error.
     if (err instanceof RangeError) throw new SeldonError(`Invalid request data: ${err.message}`);
@@ -44,7 +50,7 @@ export function dataToArray(data: DefaultData): NDArray {
   }
 }
 
-function toArray(data: DefaultData): NDArray {
+function toArray(data: DefaultData, limits: Partial<TensorLimits> | undefined): NDArray {
   if (data.tensor) {
     const { shape, values } = data.tensor;
     try {
@@ -53,45 +59,128 @@ function toArray(data: DefaultData): NDArray {
       throw new SeldonError(`data.tensor: ${(err as Error).message}`);
     }
   }
-  if (data.tftensor) return tfTensorToArray(data.tftensor);
+  if (data.tftensor) return tfTensorToArray(data.tftensor, limits);
   if (data.ndarray) return NDArray.from(data.ndarray);
   return new NDArray(new Float64Array(0), [0]);
 }
 
-const TF_VALUE_FIELDS: Record<string, keyof TfTensor> = {
-  DT_FLOAT: "float_val",
-  DT_DOUBLE: "double_val",
-  DT_HALF: "float_val",
-  DT_INT8: "int_val",
-  DT_INT16: "int_val",
-  DT_INT32: "int_val",
-  DT_UINT8: "int_val",
-  DT_UINT16: "int_val",
-  DT_INT64: "int64_val",
-  DT_BOOL: "bool_val",
-  DT_STRING: "string_val",
-};
+const TF_VALUE_FIELDS: ReadonlyMap<string, keyof TfTensor> = new Map<string, keyof TfTensor>([
+  ["DT_FLOAT", "float_val"],
+  ["DT_DOUBLE", "double_val"],
+  ["DT_HALF", "float_val"],
+  ["DT_INT8", "int_val"],
+  ["DT_INT16", "int_val"],
+  ["DT_INT32", "int_val"],
+  ["DT_UINT8", "int_val"],
+  ["DT_UINT16", "int_val"],
+  ["DT_INT64", "int64_val"],
+  ["DT_BOOL", "bool_val"],
+  ["DT_STRING", "string_val"],
+]);
 
 /** proto3 JSON may spell a field in lowerCamelCase (`tensorShape`, `floatVal`): MessageToJson, and so Seldon's clients, do. */
 function tfField(t: TfTensor, field: string): unknown {
   const r = t as unknown as Record<string, unknown>;
-  return r[field] ?? r[field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())];
+  const own = (key: string) => (Object.hasOwn(r, key) ? r[key] : undefined);
+  return own(field) ?? own(field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
 }
 
-export function tfTensorToArray(t: TfTensor): NDArray {
-  const field = TF_VALUE_FIELDS[t.dtype];
-  if (!field) throw new SeldonError(`data.tftensor: unsupported dtype ${JSON.stringify(t.dtype)}`);
-  const shape = ((tfField(t, "tensor_shape") as TfTensor["tensor_shape"])?.dim ?? []).map((d) => Number(d.size ?? 0));
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new SeldonError("data.tftensor: tensor_shape sizes must be integers >= 0");
-  const size = shape.reduce((a, b) => a * b, 1);
-  let values = (tfField(t, field) as unknown[] | undefined) ?? [];
+/** A TensorProto's parts, checked: the dtype, the field holding its values, its shape and those values. */
+export interface TfTensorParts {
+  dtype: string;
+  field: keyof TfTensor;
+  shape: number[];
+  values: unknown[];
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+/**
+ * Reads a TensorProto (REST JSON, or what the gRPC conversion makes of one) without trusting any of it: a dtype
+ * we know, `tensor_shape.dim` a list of `{size}` with sizes integers >= 0 (numbers or int64 digit strings) and
+ * the values a list. Anything else is a 400 naming the field under `path`.
+ */
+export function readTfTensor(t: unknown, path = "data.tftensor"): TfTensorParts {
+  const bad = (field: string, problem: string): never => {
+    throw new SeldonError(`Invalid request data: ${path}${field}: ${problem}`);
+  };
+  if (typeof t !== "object" || t === null || Array.isArray(t)) bad("", `must be an object, got ${kindOf(t)}`);
+  const tensor = t as TfTensor;
+  const dtype: unknown = tfField(tensor, "dtype");
+  const field = typeof dtype === "string" ? TF_VALUE_FIELDS.get(dtype) : undefined;
+  if (!field) {
+    bad(".dtype", `unsupported dtype ${JSON.stringify(dtype) ?? "(none)"}; use one of ${[...TF_VALUE_FIELDS.keys()].join(", ")}`);
+  }
+  const tensorShape = tfField(tensor, "tensor_shape");
+  let dims: unknown = [];
+  if (tensorShape !== undefined && tensorShape !== null) {
+    if (typeof tensorShape !== "object" || Array.isArray(tensorShape)) bad(".tensor_shape", `must be an object, got ${kindOf(tensorShape)}`);
+    dims = tfField(tensorShape as TfTensor, "dim") ?? [];
+  }
+  if (!Array.isArray(dims)) bad(".tensor_shape.dim", `must be a list of {"size": n}, got ${kindOf(dims)}`);
+  const shape = (dims as unknown[]).map((d, i) => {
+    if (typeof d !== "object" || d === null || Array.isArray(d)) bad(`.tensor_shape.dim[${i}]`, `must be an object {"size": n}, got ${kindOf(d)}`);
+    const size: unknown = (d as Record<string, unknown>).size ?? 0;
+    const n = typeof size === "number" ? size : typeof size === "string" && /^\d{1,16}$/.test(size) ? Number(size) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 0) bad(`.tensor_shape.dim[${i}].size`, `must be an integer >= 0, got ${JSON.stringify(size) ?? kindOf(size)}`);
+    return n;
+  });
+  const values: unknown = tfField(tensor, field!) ?? [];
+  if (!Array.isArray(values)) bad(`.${field}`, `must be a list, got ${kindOf(values)}`);
+  return { dtype: dtype as string, field: field!, shape, values: values as unknown[] };
+}
+
+const CHECKED_LIMIT = Symbol.for("tserve.seldon.tftensorLimit");
+
+/**
+ * Remembers, on a TensorProto parseSeldonMessage accepted, the element limit it was checked against, so the
+ * component's later conversion allows the same (a hidden key: JSON and copies do not carry it).
+ */
+export function markTfTensorChecked(t: object, limit: number): void {
+  Object.defineProperty(t, CHECKED_LIMIT, { value: limit, enumerable: false, configurable: true });
+}
+
+/** Runs a budget charge, turning its refusal into Seldon's 400 with the same words. */
+export function chargeSeldon<T>(charge: () => T): T {
+  try {
+    return charge();
+  } catch (err) {
+    if (isTServeError(err) && err.status === 400 && !(err instanceof SeldonError)) {
+      throw new SeldonError(`Invalid request data: ${err.message}`, 400, "MICROSERVICE_BAD_DATA", { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
+ * A TensorProto as an NDArray. A single value is repeated over the whole shape, as TensorProto allows; the shape
+ * is first checked against `limits.maxTensorElements`, so a one-value tensor cannot ask for more memory than that.
+ */
+export function tfTensorToArray(t: TfTensor, limits?: Partial<TensorLimits>): NDArray {
+  const { dtype, field, shape, values } = readTfTensor(t);
+  const checked = (t as unknown as Record<symbol, unknown>)[CHECKED_LIMIT];
+  const budget = new ElementBudget(limits ?? (typeof checked === "number" ? { maxTensorElements: checked } : undefined));
+  const size = chargeSeldon(() => budget.shape(shape, "data.tftensor"));
   // TensorProto repeats a single value over the whole shape.
-  if (values.length === 1 && size > 1) values = new Array(size).fill(values[0]);
-  if (values.length !== size) throw new SeldonError(`data.tftensor: shape [${shape.join(", ")}] needs ${size} values, got ${values.length}`);
-  if (t.dtype === "DT_STRING") return new NDArray(values.map((v) => Buffer.from(String(v), "base64").toString("utf8")), shape, "string");
-  if (t.dtype === "DT_BOOL") return new NDArray(values.map(Boolean), shape, "bool");
+  const broadcast = values.length === 1 && size > 1;
+  if (!broadcast && values.length !== size) {
+    throw new SeldonError(`data.tftensor: shape [${shape.join(", ")}] needs ${size} values, got ${values.length}`);
+  }
+  if (dtype === "DT_STRING" || dtype === "DT_BOOL") {
+    const convert: (v: unknown) => unknown =
+      dtype === "DT_STRING" ? (v) => Buffer.from(String(v), "base64").toString("utf8") : (v) => Boolean(v);
+    const out = broadcast ? new Array<unknown>(size).fill(convert(values[0])) : values.map(convert);
+    return new NDArray(out, shape, dtype === "DT_STRING" ? "string" : "bool");
+  }
   // The dtype says float or int, whatever the values look like: a DT_FLOAT [1, 2] stays a float array.
-  return new NDArray(Float64Array.from(values.map(Number)), shape, field === "float_val" || field === "double_val" ? "float64" : "int64");
+  const data = new Float64Array(size);
+  if (broadcast) data.fill(Number(values[0]));
+  else for (let i = 0; i < size; i++) data[i] = Number(values[i]);
+  return new NDArray(data, shape, field === "float_val" || field === "double_val" ? "float64" : "int64");
 }
 
 export function arrayToTfTensor(a: NDArray): TfTensor {

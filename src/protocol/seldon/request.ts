@@ -3,6 +3,8 @@
  * a well-formed SeldonMessage, Feedback or message list. Every problem is a 400 `MICROSERVICE_BAD_DATA`.
  */
 import { Buffer } from "node:buffer";
+import { ElementBudget, type TensorLimits } from "../../tensor/index.ts";
+import { chargeSeldon, markTfTensorChecked, readTfTensor } from "./codec.ts";
 import { SeldonError } from "./errors.ts";
 import { parseHeaderParams, parseMultipart } from "./multipart.ts";
 import type { DefaultData, SeldonFeedback, SeldonMessage, SeldonMeta } from "./types.ts";
@@ -145,7 +147,7 @@ function isBase64(text: string): boolean {
   return compact.length % 4 === 0 && BASE64.test(compact);
 }
 
-function checkTensor(value: unknown, path: string): void {
+function checkTensor(value: unknown, path: string, budget: ElementBudget): void {
   const tensor = checkRecord(value, path);
   const { shape, values } = tensor;
   if (shape === undefined) fail(`${path}.shape`, "is required");
@@ -159,6 +161,8 @@ function checkTensor(value: unknown, path: string): void {
     }
     size *= d;
   }
+  // Before values are compared with the shape: [1000000000, 0] needs no values but would nest a billion rows.
+  chargeSeldon(() => budget.shape(shape, `${path}.shape`));
   if (!Array.isArray(values)) fail(`${path}.values`, `must be an array of numbers, got ${describe(values)}`);
   for (let i = 0; i < values.length; i++) {
     if (typeof values[i] !== "number") fail(`${path}.values[${i}]`, `must be a number, got ${describe(values[i])}`);
@@ -168,16 +172,42 @@ function checkTensor(value: unknown, path: string): void {
   }
 }
 
-function checkData(value: unknown, path: string): DefaultData {
+/** The scalars in a nested ndarray (counted without recursion: the nesting may be deeper than the stack). */
+function countLeaves(value: unknown[]): number {
+  let count = 0;
+  const stack: unknown[][] = [value];
+  while (stack.length > 0) {
+    for (const v of stack.pop()!) {
+      if (Array.isArray(v)) stack.push(v);
+      else count++;
+    }
+  }
+  return count;
+}
+
+/** A TensorProto: well-formed fields, as many values as its shape (or one, repeated), within the budget. */
+function checkTfTensor(value: unknown, path: string, budget: ElementBudget): void {
+  const tensor = checkRecord(value, path);
+  const { shape, values } = readTfTensor(tensor, path);
+  const size = chargeSeldon(() => budget.shape(shape, path));
+  if (values.length !== size && !(values.length === 1 && size > 1)) {
+    fail(path, `has shape [${shape.join(", ")}], which needs ${size} values (or one, repeated), but has ${values.length}`);
+  }
+  markTfTensorChecked(tensor, budget.limit);
+}
+
+function checkData(value: unknown, path: string, budget: ElementBudget): DefaultData {
   const data = checkRecord(value, path);
   if (data.names !== undefined) checkStringArray(data.names, `${path}.names`);
   const kinds = (["tensor", "ndarray", "tftensor"] as const).filter((k) => data[k] !== undefined);
   if (kinds.length > 1) fail(path, `must hold only one of tensor, ndarray, tftensor, got ${kinds.join(" and ")}`);
-  if (data.tensor !== undefined) checkTensor(data.tensor, `${path}.tensor`);
-  if (data.ndarray !== undefined && !Array.isArray(data.ndarray)) {
-    fail(`${path}.ndarray`, `must be an array, got ${describe(data.ndarray)}`);
+  if (data.tensor !== undefined) checkTensor(data.tensor, `${path}.tensor`, budget);
+  if (data.ndarray !== undefined) {
+    if (!Array.isArray(data.ndarray)) fail(`${path}.ndarray`, `must be an array, got ${describe(data.ndarray)}`);
+    const ndarray = data.ndarray;
+    chargeSeldon(() => budget.elements(countLeaves(ndarray), `${path}.ndarray`));
   }
-  if (data.tftensor !== undefined) checkRecord(data.tftensor, `${path}.tftensor`);
+  if (data.tftensor !== undefined) checkTfTensor(data.tftensor, `${path}.tftensor`, budget);
   return data as DefaultData;
 }
 
@@ -212,7 +242,7 @@ function checkMeta(value: unknown, path: string): SeldonMeta {
 
 const PAYLOADS = ["data", "binData", "strData", "jsonData"] as const;
 
-function checkMessage(value: unknown, path: string): SeldonMessage {
+function checkMessage(value: unknown, path: string, budget: ElementBudget): SeldonMessage {
   if (!isRecord(value)) fail(path === "" ? "the message" : path, `must be a JSON object, got ${describe(value)}`);
   const present = PAYLOADS.filter((k) => value[k] !== undefined);
   if (present.length > 1) {
@@ -220,7 +250,7 @@ function checkMessage(value: unknown, path: string): SeldonMessage {
   }
   if (value.status !== undefined) checkRecord(value.status, join(path, "status"));
   if (value.meta !== undefined) checkMeta(value.meta, join(path, "meta"));
-  if (value.data !== undefined) checkData(value.data, join(path, "data"));
+  if (value.data !== undefined) checkData(value.data, join(path, "data"), budget);
   if (value.strData !== undefined && typeof value.strData !== "string") {
     fail(join(path, "strData"), `must be a string, got ${describe(value.strData)}`);
   }
@@ -234,17 +264,19 @@ function checkMessage(value: unknown, path: string): SeldonMessage {
 /**
  * Checks that a decoded request is a SeldonMessage: an object with at most one of data / binData / strData /
  * jsonData (none means empty data), a well-formed `data` (one of tensor, ndarray, tftensor) and `meta`.
- * Returns the same object, typed; throws a 400 `SeldonError` naming the offending field.
+ * Returns the same object, typed; throws a 400 `SeldonError` naming the offending field. Its tensor may declare at
+ * most `limits.maxTensorElements` elements (default DEFAULT_MAX_TENSOR_ELEMENTS), a one-value tftensor included.
  */
-export function parseSeldonMessage(value: unknown): SeldonMessage {
-  return checkMessage(value, "");
+export function parseSeldonMessage(value: unknown, limits?: Partial<TensorLimits>): SeldonMessage {
+  return checkMessage(value, "", new ElementBudget(limits));
 }
 
 /** Checks a `/send-feedback` body: `request`, `response` and `truth` are messages and `reward` a number, when present. */
-export function parseFeedback(value: unknown): SeldonFeedback {
+export function parseFeedback(value: unknown, limits?: Partial<TensorLimits>): SeldonFeedback {
   if (!isRecord(value)) fail("the feedback", `must be a JSON object, got ${describe(value)}`);
+  const budget = new ElementBudget(limits);
   for (const key of ["request", "response", "truth"] as const) {
-    if (value[key] !== undefined) checkMessage(value[key], key);
+    if (value[key] !== undefined) checkMessage(value[key], key, budget);
   }
   if (value.reward !== undefined && (typeof value.reward !== "number" || !Number.isFinite(value.reward))) {
     fail("reward", `must be a number, got ${describe(value.reward)}`);
@@ -253,12 +285,14 @@ export function parseFeedback(value: unknown): SeldonFeedback {
 }
 
 /** Checks an `/aggregate` body: `{"seldonMessages": [...]}` or a bare list, with at least one message. */
-export function parseMessageList(value: unknown): SeldonMessage[] {
+export function parseMessageList(value: unknown, limits?: Partial<TensorLimits>): SeldonMessage[] {
   let list: unknown;
   if (Array.isArray(value)) list = value;
   else if (isRecord(value) && value.seldonMessages !== undefined) list = value.seldonMessages;
   else fail("the aggregate request", 'must be {"seldonMessages": [...]} or a list of messages');
   if (!Array.isArray(list)) fail("seldonMessages", `must be an array, got ${describe(list)}`);
   if (list.length === 0) fail("seldonMessages", "is empty; aggregate needs at least one message");
-  return list.map((m, i) => checkMessage(m, `seldonMessages[${i}]`));
+  // One budget for the whole list: a thousand one-value tftensors may not each claim the limit.
+  const budget = new ElementBudget(limits);
+  return list.map((m, i) => checkMessage(m, `seldonMessages[${i}]`, budget));
 }

@@ -1,5 +1,13 @@
 import { InferenceError, InvalidInput } from "../../errors/index.ts";
-import { type Datatype, formatShape, type Tensor, type TensorMetadata, toFlatValues } from "../../tensor/index.ts";
+import {
+  type Datatype,
+  elementBudget,
+  formatShape,
+  type Tensor,
+  type TensorLimits,
+  type TensorMetadata,
+  toFlatValues,
+} from "../../tensor/index.ts";
 import { isPlainObject } from "../json.ts";
 import { type InferRequest, markInferRequest } from "../types.ts";
 import { decodeBase64, isB64Object } from "./b64.ts";
@@ -166,7 +174,11 @@ export function planExamples(
  * Examples -> the model's input tensor [N, F] (or [N]). With `features`, column j is feature features[j], a single
  * number; without, each example carries one feature named like the input, holding its F numbers.
  */
-export function examplesToInferRequest(request: ExamplesRequest, plan: ExamplesPlan): InferRequest {
+export function examplesToInferRequest(
+  request: ExamplesRequest,
+  plan: ExamplesPlan,
+  limits?: Partial<TensorLimits>,
+): InferRequest {
   const n = request.examples.length;
   let width = plan.width;
   const rows = request.examples.map((example, i) => {
@@ -179,9 +191,10 @@ export function examplesToInferRequest(request: ExamplesRequest, plan: ExamplesP
     }
     return row;
   });
+  const shape = plan.input.shape.length === 1 ? [n] : [n, width!];
+  elementBudget(limits).shape([n, width!], `Input '${plan.input.name}'`);
   const data = plan.input.datatype === "FP64" ? new Float64Array(n * width!) : new Float32Array(n * width!);
   rows.forEach((row, i) => data.set(row, i * width!));
-  const shape = plan.input.shape.length === 1 ? [n] : [n, width!];
   return markInferRequest({
     inputs: [{ name: plan.input.name, datatype: plan.input.datatype, shape, data }],
     outputs: [{ name: plan.output.name }],

@@ -1,12 +1,15 @@
 import { InvalidInput } from "../../errors/index.ts";
 import {
   type Datatype,
+  type ElementBudget,
+  elementBudget,
   flattenRectangular,
   formatShape,
   inferShape,
   isBigIntDatatype,
   nest,
   type Tensor,
+  type TensorLimits,
   type TensorMetadata,
   TensorValueError,
   toFlatValues,
@@ -29,8 +32,9 @@ export interface V1Request {
  * A V1 body (`instances` rows or `inputs` columns) -> tensors for a model with the given inputs, with TF Serving's
  * rules and messages (`util/json_tensor.cc`). Row format stacks instances along a new axis 0; columnar takes each
  * tensor as it is. `signature_name` may be absent, "" or "serving_default" (the one signature a tserve model has).
+ * The tensors together may hold at most `limits.maxTensorElements` elements (default DEFAULT_MAX_TENSOR_ELEMENTS).
  */
-export function v1ToInferRequest(body: unknown, inputs: readonly TensorMetadata[]): V1Request {
+export function v1ToInferRequest(body: unknown, inputs: readonly TensorMetadata[], limits?: Partial<TensorLimits>): V1Request {
   if (!isPlainObject(body)) {
     throw new InvalidInput(
       `Is not object: the request body must be a JSON object with 'instances' or 'inputs', got ${describeJson(body)}`,
@@ -44,7 +48,8 @@ export function v1ToInferRequest(body: unknown, inputs: readonly TensorMetadata[
   }
   if (!hasInstances && !hasInputs) throw new InvalidInput("Missing 'inputs' or 'instances' key");
   if (inputs.length === 0) throw new InvalidInput("Failed to get input map for signature: this model declares no inputs");
-  const tensors = hasInstances ? rowsToTensors(body.instances, inputs) : columnsToTensors(body.inputs, inputs);
+  const budget = elementBudget(limits);
+  const tensors = hasInstances ? rowsToTensors(body.instances, inputs, budget) : columnsToTensors(body.inputs, inputs, budget);
   return { request: markInferRequest({ inputs: tensors }), format: hasInstances ? "row" : "columnar" };
 }
 
@@ -80,7 +85,7 @@ class InstanceShapes {
   }
 }
 
-function rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[]): Tensor[] {
+function rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[], budget: ElementBudget): Tensor[] {
   if (!Array.isArray(instances)) throw new InvalidInput("Expecting 'instances' to be a list/array");
   if (instances.length === 0) throw new InvalidInput("No values in 'instances' array");
   const named = isNamedObject(instances[0]);
@@ -134,31 +139,32 @@ function rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[]): T
   }
   return inputs.map((meta) => {
     const rows = columns.get(meta.name)!;
-    return toTensor(meta, rows, [rows.length, ...inferShape(rows[0])]);
+    return toTensor(meta, rows, [rows.length, ...inferShape(rows[0])], budget);
   });
 }
 
-function columnsToTensors(columns: unknown, inputs: readonly TensorMetadata[]): Tensor[] {
+function columnsToTensors(columns: unknown, inputs: readonly TensorMetadata[], budget: ElementBudget): Tensor[] {
   if (!isNamedObject(columns)) {
     if (inputs.length > 1) {
       throw new InvalidInput(
         `inputs is a plain value/list, but expecting an object as multiple input tensors are required (${inputNames(inputs)})`,
       );
     }
-    return [column(inputs[0], columns)];
+    return [column(inputs[0], columns, budget)];
   }
   return inputs.map((meta) => {
     if (!(meta.name in columns)) throw new InvalidInput(`Missing named input: ${meta.name} in 'inputs' object.`);
-    return column(meta, columns[meta.name]);
+    return column(meta, columns[meta.name], budget);
   });
 }
 
-function column(meta: TensorMetadata, value: unknown): Tensor {
+function column(meta: TensorMetadata, value: unknown, budget: ElementBudget): Tensor {
   const v = meta.datatype === "BYTES" ? decodeB64Values(value) : value;
-  return toTensor(meta, v, inferShape(v));
+  return toTensor(meta, v, inferShape(v), budget);
 }
 
-function toTensor(meta: TensorMetadata, values: unknown, shape: number[]): Tensor {
+function toTensor(meta: TensorMetadata, values: unknown, shape: number[], budget: ElementBudget): Tensor {
+  budget.shape(shape, `Input '${meta.name}'`, meta.datatype);
   try {
     return { name: meta.name, datatype: meta.datatype, shape, data: flattenRectangular(values, meta.datatype, shape) };
   } catch (err) {

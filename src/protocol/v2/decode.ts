@@ -1,11 +1,14 @@
 import { InvalidInput } from "../../errors/index.ts";
 import {
   dataFromBytes,
+  type ElementBudget,
+  elementBudget,
   elementCount,
   flatten,
   isDatatype,
   type Parameters,
   type Tensor,
+  type TensorLimits,
   TensorValueError,
 } from "../../tensor/index.ts";
 import { isPlainObject, parseJsonBody } from "../json.ts";
@@ -13,9 +16,14 @@ import { type InferRequest, markInferRequest, type RequestedOutput } from "../ty
 
 /**
  * Decodes a V2 REST inference body: plain JSON, or JSON followed by binary tensors
- * (Triton's binary tensor extension, announced by `Inference-Header-Content-Length`).
+ * (Triton's binary tensor extension, announced by `Inference-Header-Content-Length`). The inputs' shapes
+ * together may declare at most `limits.maxTensorElements` elements (default DEFAULT_MAX_TENSOR_ELEMENTS).
  */
-export function decodeInferRequest(body: Uint8Array, inferenceHeaderLength?: string | string[]): InferRequest {
+export function decodeInferRequest(
+  body: Uint8Array,
+  inferenceHeaderLength?: string | string[],
+  limits?: Partial<TensorLimits>,
+): InferRequest {
   let jsonLength = body.byteLength;
   if (inferenceHeaderLength !== undefined) {
     const raw = Array.isArray(inferenceHeaderLength) ? inferenceHeaderLength[0] : inferenceHeaderLength;
@@ -35,11 +43,15 @@ export function decodeInferRequest(body: Uint8Array, inferenceHeaderLength?: str
     }
   }
   const json = parseJsonBody(body.subarray(0, jsonLength), "inference request header");
-  return decodeInferRequestJson(json, body.subarray(jsonLength));
+  return decodeInferRequestJson(json, body.subarray(jsonLength), limits);
 }
 
 /** Decodes the JSON part; `binary` holds the bytes after the JSON header (empty for plain JSON). */
-export function decodeInferRequestJson(json: unknown, binary: Uint8Array = new Uint8Array(0)): InferRequest {
+export function decodeInferRequestJson(
+  json: unknown,
+  binary: Uint8Array = new Uint8Array(0),
+  limits?: Partial<TensorLimits> | ElementBudget,
+): InferRequest {
   if (!isPlainObject(json)) throw new InvalidInput("Inference request must be a JSON object");
   const { id, parameters, inputs, outputs } = json;
   if (id !== undefined && typeof id !== "string") throw new InvalidInput("'id' must be a string");
@@ -47,6 +59,7 @@ export function decodeInferRequestJson(json: unknown, binary: Uint8Array = new U
   if (inputs.length === 0) throw new InvalidInput('"inputs" must name at least one input tensor');
   const requestParams = decodeParameters(parameters, "request");
 
+  const budget = elementBudget(limits);
   let offset = 0;
   const tensors: Tensor[] = new Array(inputs.length);
   const seen = new Set<string>();
@@ -62,6 +75,7 @@ export function decodeInferRequestJson(json: unknown, binary: Uint8Array = new U
       throw new InvalidInput(`Input '${name}' has unknown datatype ${JSON.stringify(datatype)}`);
     }
     const shape = decodeShape(input.shape, `Input '${name}'`);
+    budget.shape(shape, `Input '${name}'`, datatype);
     const params = decodeParameters(input.parameters, `input '${name}'`);
     const binarySize = params?.binary_data_size;
     const hasData = input.data !== undefined;

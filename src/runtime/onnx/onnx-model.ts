@@ -49,7 +49,7 @@ export class OnnxModel extends Model {
   }
 
   /** V2 requests run as they are; a V1 body is turned into tensors by the V1 codec and answered in kind. */
-  override predict(payload: unknown, _ctx: RequestContext): unknown {
+  override predict(payload: unknown, ctx: RequestContext): unknown {
     if (isInferRequest(payload)) {
       const outputs = this.run(
         payload.inputs,
@@ -58,7 +58,7 @@ export class OnnxModel extends Model {
       if (outputs instanceof Promise) return outputs.then((o) => ({ modelName: this.name, outputs: o }));
       return { modelName: this.name, outputs };
     }
-    const { request, format } = v1.v1ToInferRequest(payload, this.inputs);
+    const { request, format } = v1.v1ToInferRequest(payload, this.inputs, ctx?.limits);
     const outputs = this.run(request.inputs);
     if (outputs instanceof Promise) return outputs.then((o) => v1.tensorsToV1(o, format));
     return v1.tensorsToV1(outputs, format);

@@ -211,16 +211,25 @@ export class CustomProcess {
     if (!child || child.pid === undefined) return;
     const pid = child.pid;
     this.stopping = true;
-    process.off("exit", this.killOnExit);
-    if (!groupAlive(pid) && !this.running) return;
-    signalGroup(pid, "SIGTERM");
-    const deadline = Date.now() + graceMs;
-    while ((this.running || groupAlive(pid)) && Date.now() < deadline) await sleep(25);
-    if (this.running || groupAlive(pid)) {
-      signalGroup(pid, "SIGKILL");
-      const killDeadline = Date.now() + 5_000;
-      while ((this.running || groupAlive(pid)) && Date.now() < killDeadline) await sleep(25);
+    if (!groupAlive(pid) && !this.running) {
+      process.off("exit", this.killOnExit);
+      return;
     }
-    await Promise.race([this.exited, sleep(1_000)]);
+    // Until the group is gone, tserve exiting (its own shutdown bounded by the grace period) still SIGKILLs it.
+    process.off("exit", this.killOnExit);
+    process.on("exit", this.killOnExit);
+    try {
+      signalGroup(pid, "SIGTERM");
+      const deadline = Date.now() + graceMs;
+      while ((this.running || groupAlive(pid)) && Date.now() < deadline) await sleep(25);
+      if (this.running || groupAlive(pid)) {
+        signalGroup(pid, "SIGKILL");
+        const killDeadline = Date.now() + 5_000;
+        while ((this.running || groupAlive(pid)) && Date.now() < killDeadline) await sleep(25);
+      }
+      await Promise.race([this.exited, sleep(1_000)]);
+    } finally {
+      process.off("exit", this.killOnExit);
+    }
   }
 }

@@ -66,7 +66,7 @@ export class ClientPredictor implements RemotePredictor {
     }
     const request = this.protocol === "v1" ? undefined : toInferRequest(payload);
     try {
-      if (!request) return await this.rest!.predict(modelName, payload, { headers });
+      if (!request) return this.v1Answer(await this.rest!.predict(modelName, payload, { headers }));
       const result = this.grpc
         ? await this.grpc.infer(modelName, request, { headers })
         : await this.rest!.infer(modelName, request, { headers, binary: true });
@@ -79,7 +79,7 @@ export class ClientPredictor implements RemotePredictor {
   async explain(modelName: string, payload: unknown, ctx: RequestContext): Promise<unknown> {
     if (!this.rest) throw new InvalidInput("explain is only forwarded over REST (v1 or v2)");
     try {
-      return await this.rest.explain(modelName, payload, { headers: forwardableHeaders(ctx.headers) });
+      return this.v1Answer(await this.rest.explain(modelName, payload, { headers: forwardableHeaders(ctx.headers) }));
     } catch (err) {
       throw this.describe(err);
     }
@@ -105,6 +105,15 @@ export class ClientPredictor implements RemotePredictor {
     this.grpc?.close();
   }
 
+  /**
+   * A V1 answer (`:predict`, `:explain`) is a JSON object. Anything else (an HTML page, text, bytes, an empty body,
+   * a JSON array or scalar) is the predictor's fault: 502, as an undecodable V2 answer is.
+   */
+  private v1Answer(answer: unknown): Record<string, unknown> {
+    if (isPlainObject(answer) && !ArrayBuffer.isView(answer)) return answer;
+    throw new BadGateway(`Predictor ${this.host} answered with ${describeAnswer(answer)}, not a JSON object`);
+  }
+
   /** Client failures become errors that name the predictor and keep its status. */
   private describe(err: unknown): TServeError {
     // Inside the call, our own codecs only fail on what the predictor sent back: a bad gateway.
@@ -121,12 +130,35 @@ export class ClientPredictor implements RemotePredictor {
       });
     }
     if (err instanceof InferenceServerError) {
+      // A non-JSON error body (an HTML error page) is quoted briefly, not whole.
+      const message = typeof err.body === "string" ? snippet(err.message) : err.message;
+      // A status that is no error status (a redirect) is not the caller's problem: a bad gateway.
+      if (err.status < 400 || err.status > 599) {
+        return new BadGateway(`Predictor ${this.host} answered ${err.status}: ${message}`, { cause: err });
+      }
       // The predictor's status is kept (its 400 is the caller's 400), through the shared status mapping.
-      const described = new Error(`Predictor ${this.host} answered ${err.status}: ${err.message}`, { cause: err });
+      const described = new Error(`Predictor ${this.host} answered ${err.status}: ${message}`, { cause: err });
       return toTServeError(Object.assign(described, { status: err.status }));
     }
     return toTServeError(err);
   }
+}
+
+const SNIPPET_CHARS = 200;
+
+/** Text quoted in an error: whitespace collapsed, at most SNIPPET_CHARS characters. */
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > SNIPPET_CHARS ? `${flat.slice(0, SNIPPET_CHARS)}…` : flat;
+}
+
+/** What a V1 answer that is not a JSON object was, for the error message. */
+function describeAnswer(answer: unknown): string {
+  if (answer === null || answer === undefined) return "an empty body or JSON null";
+  if (typeof answer === "string") return answer.trim() === "" ? "an empty text body" : `text (${snippet(answer)})`;
+  if (ArrayBuffer.isView(answer)) return `a ${answer.byteLength}-byte binary body`;
+  if (Array.isArray(answer)) return "a JSON array";
+  return `a JSON ${typeof answer}`;
 }
 
 /** What a transformer's preprocess may hand a V2 predictor: an InferRequest, or V2 JSON with `inputs`. */

@@ -9,6 +9,7 @@ import {
   messageNames,
   messagePayload,
   NDArray,
+  parseSeldonMessage,
   payloadKind,
   type SeldonFeedback,
   SeldonError,
@@ -338,11 +339,12 @@ export class SeldonComponent extends Model {
 
   // ---- V1 / V2 clients reach the same predict ----
 
-  override async predict(payload: any, _context: RequestContext): Promise<unknown> {
+  override async predict(payload: any, context: RequestContext): Promise<unknown> {
     if (isInferRequest(payload)) return this.predictV2(payload);
     const body = payload as Record<string, unknown> | null;
     if (body && typeof body === "object" && ("data" in body || "strData" in body || "jsonData" in body || "binData" in body)) {
-      return this.seldonPredict(body as SeldonMessage);
+      // Checked as the Seldon routes check it (shapes, tftensor fields, --max_tensor_elements) before any conversion.
+      return this.seldonPredict(parseSeldonMessage(body, context?.limits));
     }
     const instances = body?.instances ?? body?.inputs;
     if (!Array.isArray(instances)) throw new SeldonError('Expected {"instances": [...]} (or a Seldon message with "data")');

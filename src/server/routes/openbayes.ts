@@ -58,7 +58,7 @@ function registerPredictorRoutes(app: FastifyInstance, dataplane: DataPlane, opt
 
   const predict: RouteHandlerMethod = async (req, reply) => {
     try {
-      const input: PredictInput = { method: req.method, url: req.url, headers: req.headers, body: bodyBytes(req) };
+      const input: PredictInput = { method: req.method, url: req.url, headers: req.headers, body: bodyBytes(req), limits: dataplane.limits };
       const result = await dataplane.invoke(modelName, undefined, "predict", (m) => predictor(m).handle(input));
       const accept = req.headers.accept;
       const answer = encodeAnswer(result, Array.isArray(accept) ? accept.join(", ") : accept);

@@ -2,10 +2,14 @@ import type { FastifyInstance } from "fastify";
 import { InvalidInput } from "../../errors/index.ts";
 import type { DataPlane } from "../../model/index.ts";
 import { isPlainObject, parseJsonBody } from "../../protocol/index.ts";
+import type { ModelControl } from "../model-control.ts";
 import { bodyBytes, sendJson } from "./common.ts";
 
-/** Triton's model-repository extension: index, load, unload. */
-export function registerRepositoryRoutes(app: FastifyInstance, dataplane: DataPlane): void {
+/**
+ * Triton's model-repository extension: index (open to all), load and unload (behind the model control check:
+ * mode, then admin token). A model another change is busy with answers 409.
+ */
+export function registerRepositoryRoutes(app: FastifyInstance, dataplane: DataPlane, control: ModelControl): void {
   app.post("/v2/repository/index", async (req, reply) => {
     const bytes = bodyBytes(req);
     let readyOnly = false;
@@ -19,13 +23,13 @@ export function registerRepositoryRoutes(app: FastifyInstance, dataplane: DataPl
     return sendJson(reply, 200, dataplane.repository.index(readyOnly));
   });
 
-  app.post("/v2/repository/models/:name/load", async (req, reply) => {
+  app.post("/v2/repository/models/:name/load", { onRequest: control.restHook("load") }, async (req, reply) => {
     const { name } = req.params as { name: string };
     await dataplane.repository.load(name);
     return sendJson(reply, 200, { name, load: true });
   });
 
-  app.post("/v2/repository/models/:name/unload", async (req, reply) => {
+  app.post("/v2/repository/models/:name/unload", { onRequest: control.restHook("unload") }, async (req, reply) => {
     const { name } = req.params as { name: string };
     await dataplane.repository.unload(name);
     return sendJson(reply, 200, { name, unload: true });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { NotFound, ServerNotReady } from "../../errors/index.ts";
 import type { SeldonGraphExecutor } from "../../graph/index.ts";
 import { seldon } from "../../protocol/index.ts";
+import type { TensorLimits } from "../../tensor/index.ts";
 import type { Logger } from "../logger.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import { seldonRequestBody } from "./seldon.ts";
@@ -12,6 +13,8 @@ export interface SeldonGraphRoutesOptions {
   metrics: ServerMetrics;
   /** False once the server drains. */
   isReady: () => boolean;
+  /** What one request may declare (`--max_tensor_elements`; default DEFAULT_MAX_TENSOR_ELEMENTS). */
+  limits?: Partial<TensorLimits>;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface SeldonGraphRoutesOptions {
  * the graph's metadata, health, /ready and /live.
  */
 export function registerSeldonGraphRoutes(app: FastifyInstance, options: SeldonGraphRoutesOptions): void {
-  const { executor, logger, metrics, isReady } = options;
+  const { executor, logger, metrics, isReady, limits } = options;
   const json = (reply: FastifyReply, status: number, body: unknown) =>
     reply.code(status).header("content-type", "application/json").send(JSON.stringify(body));
 
@@ -42,8 +45,8 @@ export function registerSeldonGraphRoutes(app: FastifyInstance, options: SeldonG
       }
     };
 
-  const predictions = run("predictions", (raw, req) => executor.predict(seldon.parseSeldonMessage(raw), { headers: req.headers }));
-  const feedback = run("feedback", (raw, req) => executor.sendFeedback(seldon.parseFeedback(raw), { headers: req.headers }));
+  const predictions = run("predictions", (raw, req) => executor.predict(seldon.parseSeldonMessage(raw, limits), { headers: req.headers }));
+  const feedback = run("feedback", (raw, req) => executor.sendFeedback(seldon.parseFeedback(raw, limits), { headers: req.headers }));
   for (const version of ["v1.0", "v0.1"]) {
     app.post(`/api/${version}/predictions`, predictions);
     app.post(`/api/${version}/feedback`, feedback);

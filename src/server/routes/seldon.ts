@@ -85,18 +85,20 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
     }
   };
 
-  const predict = handler("predict", (c, raw) => c.seldonPredict(parseSeldonMessage(raw())), true);
+  // Each request's tensors are checked against --max_tensor_elements before anything is sized from them.
+  const { limits } = dataplane;
+  const predict = handler("predict", (c, raw) => c.seldonPredict(parseSeldonMessage(raw(), limits)), true);
   route(["GET", "POST"], ["/predict"], predict);
   route(["POST"], ["/api/v1.0/predictions", "/api/v0.1/predictions"], predict);
 
-  const feedback = handler("predict", (c, raw) => c.seldonSendFeedback(parseFeedback(raw())));
+  const feedback = handler("predict", (c, raw) => c.seldonSendFeedback(parseFeedback(raw(), limits)));
   route(["GET", "POST"], ["/send-feedback"], feedback);
   route(["POST"], ["/api/v1.0/feedback", "/api/v0.1/feedback"], feedback);
 
-  route(["GET", "POST"], ["/transform-input"], handler("preprocess", (c, raw) => c.seldonTransformInput(parseSeldonMessage(raw()))));
-  route(["GET", "POST"], ["/transform-output"], handler("postprocess", (c, raw) => c.seldonTransformOutput(parseSeldonMessage(raw()))));
-  route(["GET", "POST"], ["/route"], handler("predict", (c, raw) => c.seldonRoute(parseSeldonMessage(raw()))));
-  route(["GET", "POST"], ["/aggregate"], handler("predict", (c, raw) => c.seldonAggregate(parseMessageList(raw()))));
+  route(["GET", "POST"], ["/transform-input"], handler("preprocess", (c, raw) => c.seldonTransformInput(parseSeldonMessage(raw(), limits))));
+  route(["GET", "POST"], ["/transform-output"], handler("postprocess", (c, raw) => c.seldonTransformOutput(parseSeldonMessage(raw(), limits))));
+  route(["GET", "POST"], ["/route"], handler("predict", (c, raw) => c.seldonRoute(parseSeldonMessage(raw(), limits))));
+  route(["GET", "POST"], ["/aggregate"], handler("predict", (c, raw) => c.seldonAggregate(parseMessageList(raw(), limits))));
 
   app.get("/health/ping", async (_req, reply) => reply.headers(CORS).header("content-type", "text/plain; charset=utf-8").send("pong"));
   const health = handler("predict", (c) => c.seldonHealthStatus());

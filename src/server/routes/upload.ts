@@ -1,10 +1,9 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { InvalidInput, TServeError, Unsupported } from "../../errors/index.ts";
+import type { FastifyInstance } from "fastify";
+import { InvalidInput, PermissionDenied, TServeError, Unsupported } from "../../errors/index.ts";
 import { type DataPlane, SETTINGS_FILE } from "../../model/index.ts";
 import { MODULE_EXTENSIONS } from "../../runtime/index.ts";
 import {
@@ -12,15 +11,18 @@ import {
   DEFAULT_MAX_UPLOAD_SIZE,
   type ExtractLimits,
   extractArchiveAs,
+  findCodeFiles,
   installModelFolder,
 } from "../../storage/index.ts";
-import { sendError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import type { ModelControl } from "../model-control.ts";
 import { firstHeader, sendJson } from "./common.ts";
 
 export interface UploadRouteOptions {
-  /** The bearer token uploads need; without one the route answers 403. */
-  adminToken?: string;
+  /** The model control check (mode, then admin token); uploads also need a token to be set at all. */
+  control: ModelControl;
+  /** Accept archives that hold code (modules, scripts, executables, native addons); `--allow_code_uploads`. */
+  allowCodeUploads?: boolean;
   /** Largest upload body in bytes (`--max_upload_size`, default 1 GiB); larger ones get 413. */
   maxUploadSize?: number;
   /** The repository root uploads are installed into (`--model_repository`). */
@@ -34,18 +36,6 @@ const UPLOAD_PATH = "/v2/repository/models/:name/upload";
 const VERSION_FOLDER = /^0*[1-9]\d*$/; // as the repository reads them: 1, 2, 0001
 const MODEL_NAME = /^[^/\\\0]+$/;
 
-class Forbidden extends TServeError {
-  constructor(message: string) {
-    super(message, "INVALID_ARG", 403, "TSERVE_FORBIDDEN");
-  }
-}
-
-class Unauthorized extends TServeError {
-  constructor(message: string) {
-    super(message, "INVALID_ARG", 401, "TSERVE_UNAUTHORIZED");
-  }
-}
-
 class UploadTooLarge extends TServeError {
   constructor(limit: number) {
     super(
@@ -57,13 +47,6 @@ class UploadTooLarge extends TServeError {
   }
 }
 
-/** Compares a presented token with the configured one in time independent of where they differ. */
-function tokenMatches(presented: string, expected: string): boolean {
-  const a = createHash("sha256").update(presented).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 /**
  * `POST /v2/repository/models/{m}/upload`: installs a model archive (.tar, .tar.gz/.tgz or .zip, sent as the raw
  * body with any content type) into the repository as `<root>/<m>` and loads it, replacing the model of that name
@@ -72,33 +55,8 @@ function tokenMatches(presented: string, expected: string): boolean {
  */
 export function registerUploadRoutes(app: FastifyInstance, dataplane: DataPlane, options: UploadRouteOptions): void {
   const maxUploadSize = options.maxUploadSize ?? DEFAULT_MAX_UPLOAD_SIZE;
-  const queues = new Map<string, Promise<unknown>>();
-
-  /** One install per model name at a time; uploads of different models run side by side. */
-  const serialized = <T>(name: string, task: () => Promise<T>): Promise<T> => {
-    const previous = queues.get(name) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const tail = run.catch(() => undefined);
-    queues.set(name, tail);
-    void tail.then(() => {
-      if (queues.get(name) === tail) queues.delete(name);
-    });
-    return run;
-  };
-
   // Runs before the body is read, so an unauthorised client never gets to send it to disk.
-  const authorize = async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = options.adminToken;
-    if (!token) return sendError(reply, new Forbidden("uploads are disabled; start tserve with --admin_token"));
-    const header = firstHeader(request.headers.authorization) ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (!match || !tokenMatches(match[1], token)) {
-      return sendError(
-        reply.header("www-authenticate", match ? 'Bearer realm="tserve", error="invalid_token"' : 'Bearer realm="tserve"'),
-        new Unauthorized(match ? "The admin token is not valid" : "Uploading a model needs an 'Authorization: Bearer <admin token>' header"),
-      );
-    }
-  };
+  const authorize = options.control.restHook("upload");
 
   // An encapsulated scope: this route alone gets the raw body as a stream instead of a buffer.
   app.register(async (scope) => {
@@ -134,8 +92,10 @@ export function registerUploadRoutes(app: FastifyInstance, dataplane: DataPlane,
         if (size === 0) throw new InvalidInput("The upload is empty: send the model archive (.tar.gz, .tgz, .tar or .zip) as the request body");
         const extracted = await extractArchiveAs(archive, join(work, "unpacked"), options.extractLimits, "the uploaded archive");
         await rm(archive, { force: true });
+        if (!options.allowCodeUploads) await refuseCode(extracted.root);
         await checkServable(extracted.root, name);
-        await serialized(name, () =>
+        // The swap and the load are one change of the model: a load, unload or upload of it meanwhile gets 409.
+        await dataplane.repository.mutations.run(name, "upload", () =>
           installModelFolder({
             root,
             name,
@@ -202,6 +162,22 @@ function receive(body: Readable, file: string, max: number): Promise<number> {
       resolve(bytes);
     });
   });
+}
+
+class CodeUploadRefused extends PermissionDenied {
+  constructor(message: string) {
+    super(message, "TSERVE_CODE_UPLOAD_REFUSED");
+  }
+}
+
+/** Without --allow_code_uploads, an archive may hold model files only: anything that would run is refused (403). */
+async function refuseCode(dir: string): Promise<void> {
+  const code = await findCodeFiles(dir, 5);
+  if (code.length === 0) return;
+  const list = code.map((c) => `'${c.path}' (${c.kind})`).join(", ");
+  throw new CodeUploadRefused(
+    `The uploaded archive holds code, which would run with the server's rights: ${list}. This server accepts model files only (such as .onnx and model-settings.json); start it with --allow_code_uploads to accept modules and scripts from admin-token holders.`,
+  );
 }
 
 /**

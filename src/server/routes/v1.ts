@@ -18,8 +18,9 @@ interface V1Target {
   verb?: string;
 }
 
+/** `rest` is the wildcard as the router hands it over: already percent-decoded once (decoding again broke on `%25`). */
 function parseTarget(rest: string): V1Target {
-  const m = V1_PATH.exec(decodeURIComponent(rest));
+  const m = V1_PATH.exec(rest);
   if (!m) throw new NotFound(`Not Found: /v1/models/${rest}`);
   return { name: m[1], version: m[2], label: m[3], metadata: m[4] !== undefined, verb: m[5]?.toLowerCase() };
 }
@@ -139,7 +140,7 @@ async function classifyOrRegress(
   const resolved = dataplane.repository.resolve(name, version).version;
   const meta = await dataplane.modelMetadata(name, resolved);
   const plan = v1.planExamples(meta, dataplane.repository.settingsOf(name), method);
-  const response = await dataplane.infer(name, resolved, v1.examplesToInferRequest(parsed, plan), ctx);
+  const response = await dataplane.infer(name, resolved, v1.examplesToInferRequest(parsed, plan, dataplane.limits), ctx);
   const n = parsed.examples.length;
   return method === "classify" ? v1.classifyResults(response.outputs, plan, n) : v1.regressResults(response.outputs, plan, n);
 }

@@ -42,7 +42,7 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
   const infer = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const { name, version } = req.params as ModelParams;
     const ctx = requestContext(req, "v2");
-    const request = v2.decodeInferRequest(bodyBytes(req), req.headers["inference-header-content-length"]);
+    const request = v2.decodeInferRequest(bodyBytes(req), req.headers["inference-header-content-length"], dataplane.limits);
     const response = await dataplane.infer(name, version, request, ctx);
     const encoded = v2.encodeInferResponse(response, request);
     applyHeaders(reply, ctx);

@@ -1,5 +1,6 @@
 /** Archives: safe extraction of .tar/.tar.gz/.tgz/.zip, deterministic packing, and serving models from archives. */
 export { type ArchiveInput, PACK_MTIME } from "./archive-input.ts";
+export { codeKindOf, findCodeFiles } from "./code-files.ts";
 export { crc32 } from "./crc32.ts";
 export { safeEntryPath } from "./entry-path.ts";
 export { extractArchive, extractArchiveAs, type ExtractResult, modelFolderIn } from "./extract.ts";

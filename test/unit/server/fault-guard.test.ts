@@ -1,0 +1,55 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Model, ModelRepository } from "../../../src/model/index.ts";
+import { attributeFault, guardFaults, unhandledRejectionsMode } from "../../../src/server/fault-guard.ts";
+
+class Plain extends Model {
+  override predict(): unknown {
+    return {};
+  }
+}
+
+const quiet = { log() {} };
+
+describe("attributeFault", () => {
+  it("names the model whose scope is active, else the model whose folder the stack runs through", async () => {
+    const dir = join("/srv", "repo", "m");
+    const repository = new ModelRepository({ loader: async (source) => new Plain(source.name) });
+    await repository.addSource({ name: "m", dir, settings: {}, versions: [{ dir }] });
+    const model = repository.get("m");
+    const stack = `Error: boom\n    at Timeout._onTimeout (${join(dir, "model.ts")}:4:11)`;
+    const err = Object.assign(new Error("boom"), { stack });
+
+    expect(repository.within(model, () => attributeFault(new Error("x")))?.name).toBe("m");
+    // The stack fallback only looks at the repositories of started servers.
+    expect(attributeFault(err)).toBeUndefined();
+    const release = guardFaults(repository, quiet);
+    try {
+      expect(attributeFault(err)).toMatchObject({ name: "m", model });
+      expect(attributeFault(new Error("not from a model"))).toBeUndefined();
+      expect(attributeFault("a thrown string")).toBeUndefined();
+    } finally {
+      release();
+    }
+  });
+
+  it("installs its process handlers once for any number of servers and removes them with the last", () => {
+    const before = process.listenerCount("uncaughtException");
+    const a = guardFaults(new ModelRepository(), quiet);
+    const b = guardFaults(new ModelRepository(), quiet);
+    expect(process.listenerCount("uncaughtException")).toBe(before + 1);
+    a();
+    expect(process.listenerCount("unhandledRejection")).toBeGreaterThan(0);
+    b();
+    expect(process.listenerCount("uncaughtException")).toBe(before);
+  });
+});
+
+describe("unhandledRejectionsMode", () => {
+  it("reads --unhandled-rejections from the command line or NODE_OPTIONS; Node's default is throw", () => {
+    expect(unhandledRejectionsMode([], "")).toBe("throw");
+    expect(unhandledRejectionsMode(["--unhandled-rejections=warn"], "")).toBe("warn");
+    expect(unhandledRejectionsMode([], "--max-old-space-size=100 --unhandled-rejections=none")).toBe("none");
+    expect(unhandledRejectionsMode(["--unhandled-rejections", "strict"], "")).toBe("strict");
+  });
+});
