@@ -5,7 +5,7 @@
  *   archive   tserve serve packages/iris.tar.gz          (TF-Serving layout: a 0001/ version folder)
  *   s3        the same package in an S3 bucket (a local s3rver), tserve serve s3://models/iris/iris.tar.gz
  *   pytorch   tserve serve packages/iris-pytorch.tgz      (a PyTorch model exported to ONNX, files at the root)
- *   upload    tserve serve --model_repository DIR --admin_token T, then POST the archive to
+ *   upload    TSERVE_ADMIN_TOKEN=T tserve serve --model_repository DIR, then POST the archive to
  *             /v2/repository/models/iris/upload and predict with the uploaded model
  *
  * Each asks the seed's question ({"instances": [[6.8,2.8,4.8,1.4],[6.0,3.4,4.5,1.6]]}) and checks the answer:
@@ -125,7 +125,7 @@ async function upload(): Promise<void> {
   const repo = await tempDir("tserve-kf-repo-");
   const port = await freePort();
   const token = "kubeflow-demo-token";
-  const server = startServer("upload", ["serve", "--model_repository", repo, "--admin_token", token, "--enable_grpc", "false"], port);
+  const server = startServer("upload", ["serve", "--model_repository", repo, "--enable_grpc", "false"], port, { TSERVE_ADMIN_TOKEN: token });
   await waitReady(server);
   const r = await fetch(`${server.url}/v2/repository/models/iris/upload`, {
     method: "POST",

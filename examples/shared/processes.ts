@@ -30,10 +30,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `node bin/tserve.js <args>` on 127.0.0.1 and remembers it, so it is stopped whatever happens. */
-export function startServer(label: string, args: string[], httpPort: number): Server {
+export function startServer(label: string, args: string[], httpPort: number, env: Record<string, string> = {}): Server {
   const argv = ["bin/tserve.js", ...args, "--http_port", String(httpPort), "--host", "127.0.0.1"];
   console.log(`${label}: node ${argv.join(" ")}`);
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let log = "";
   const keep = (chunk: Buffer): void => {
     log = (log + chunk.toString()).slice(-65_536);
