@@ -2,6 +2,8 @@ import * as grpcJs from "@grpc/grpc-js";
 import { InvalidInput, toTServeError, Unsupported } from "../errors/index.ts";
 import type { DataPlane, RequestContext } from "../model/index.ts";
 import { grpc } from "../protocol/index.ts";
+import { boundedStatusDetails } from "../protocol/grpc/status.ts";
+import { guardDeserializers, isUndecodable } from "./grpc-decode.ts";
 import type { Logger } from "./logger.ts";
 import { type ModelControlAction, ModelControl } from "./model-control.ts";
 
@@ -19,12 +21,16 @@ export interface GrpcServerOptions {
 
 type Unary<Req, Res> = (call: grpcJs.ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
 
-/** Our errors leave as gRPC statuses with the same message REST would give. */
+/**
+ * Our errors leave as gRPC statuses with the same message REST would give, bounded: the message travels in the
+ * trailers, and one that quotes a huge model name or shape would be too large for HTTP/2 to deliver at all.
+ */
 function toStatus(err: unknown, logger: Logger): Partial<grpcJs.StatusObject> {
   const e = toTServeError(err);
   const code = grpc.grpcStatusOf(e);
-  if (code === grpc.GrpcStatus.INTERNAL) logger.log("error", `gRPC call failed: ${e.message}`);
-  return { code, details: e.message };
+  const details = boundedStatusDetails(e.message);
+  if (code === grpc.GrpcStatus.INTERNAL) logger.log("error", `gRPC call failed: ${details}`);
+  return { code, details };
 }
 
 function unary<Req, Res>(fn: Unary<Req, Res>, logger: Logger): grpcJs.handleUnaryCall<Req, Res> {
@@ -100,6 +106,7 @@ export function buildGrpcServer(options: GrpcServerOptions): grpcJs.Server {
       call.on("data", (msg: grpc.ModelInferRequestMessage) => {
         chain = chain.then(async () => {
           try {
+            if (isUndecodable(msg)) throw new InvalidInput(msg.message);
             call.write({ infer_response: await infer(msg, call.metadata) });
           } catch (err) {
             call.write({ error_message: toTServeError(err).message });
@@ -132,7 +139,8 @@ export function buildGrpcServer(options: GrpcServerOptions): grpcJs.Server {
       return {};
     }, logger),
   };
-  server.addService(definition.inference.GRPCInferenceService.service, handlers);
+  // Bytes that are not a valid request message answer INVALID_ARGUMENT (grpc-js alone would say INTERNAL).
+  server.addService(...guardDeserializers(definition.inference.GRPCInferenceService.service, handlers));
   return server;
 }
 

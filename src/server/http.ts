@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { GraphRouter, SeldonGraphExecutor } from "../graph/index.ts";
 import type { DataPlane } from "../model/index.ts";
 import { type ConnectionLimits, guardConnections, httpServerOptions, resolveConnectionLimits } from "./connections.ts";
-import { notFoundHandler, restError, sendError } from "./errors.ts";
+import { clientErrorHandler, notFoundHandler, restError, sendError, sendSeldonError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { ModelControl } from "./model-control.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -42,6 +42,8 @@ export interface HttpAppOptions {
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const { dataplane, metrics, logger, maxBufferSize } = options;
   const limits = resolveConnectionLimits(options.connectionLimits);
+  // Errors that come before any route (node's HTTP parser, a bad URL) take the server's family: Seldon's on a Seldon server.
+  const seldonServer = options.seldon !== undefined || options.seldonGraph !== undefined;
   const app = Fastify({
     http: httpServerOptions(limits),
     logger: false,
@@ -51,8 +53,12 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
     // Errors Fastify raises before routing (a bad URL encoding…) get our body too.
     frameworkErrors: (err, _request, reply) => {
-      sendError(reply, restError(err, maxBufferSize));
+      const mapped = restError(err, maxBufferSize);
+      if (seldonServer) sendSeldonError(reply, mapped);
+      else sendError(reply, mapped);
     },
+    // Requests node's HTTP parser refuses (a URL past the header limit, a raw non-ASCII byte): our body, then close.
+    clientErrorHandler: clientErrorHandler({ seldon: seldonServer, headersTimeoutMs: limits.headersTimeoutMs }),
   });
 
   guardConnections(app.server, limits, logger);
@@ -68,7 +74,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       const cause = (mapped as Error).cause;
       if (cause instanceof Error && cause.stack) logger.log("debug", cause.stack);
     }
-    return sendError(reply, mapped);
+    // The route family decides its error body (Seldon routes answer Seldon's status object).
+    const familyReply = request.routeOptions.config?.errorReply;
+    return familyReply ? familyReply(reply, mapped) : sendError(reply, mapped);
   });
   app.setNotFoundHandler(notFoundHandler);
 

@@ -16,6 +16,8 @@ import {
   seldonPackageDefinition,
 } from "../protocol/seldon/grpc/index.ts";
 import { isSeldonComponent, type SeldonComponent } from "../runtime/index.ts";
+import { boundedStatusDetails } from "../protocol/grpc/status.ts";
+import { guardDeserializers } from "./grpc-decode.ts";
 import type { Logger } from "./logger.ts";
 
 export interface SeldonGrpcOptions {
@@ -57,13 +59,15 @@ export function addSeldonGrpcServices(server: grpcJs.Server, options: SeldonGrpc
         (answer) => callback(null, answer),
         (err) => {
           const e = seldonGrpcError(err);
+          // Bounded: the message travels in the trailers, which must stay small enough for HTTP/2 to deliver.
+          const details = boundedStatusDetails(e.details);
           if (e.code === grpcJs.status.INTERNAL || e.httpStatus >= 500) {
-            logger.log("error", `Seldon gRPC ${method} -> ${e.httpStatus}: ${e.details}`);
+            logger.log("error", `Seldon gRPC ${method} -> ${e.httpStatus}: ${details}`);
             if (err instanceof Error && err.stack) logger.log("debug", err.stack);
           }
           const metadata = new grpcJs.Metadata();
           if (e.reason) metadata.set("seldon-reason", e.reason);
-          callback({ code: e.code, details: e.details, metadata });
+          callback({ code: e.code, details, metadata });
         },
       );
     };
@@ -96,5 +100,6 @@ export function addSeldonGrpcServices(server: grpcJs.Server, options: SeldonGrpc
     Combiner: { Aggregate: aggregate("Combiner.Aggregate") },
     Seldon: { Predict: predict("Seldon.Predict"), SendFeedback: sendFeedback("Seldon.SendFeedback") },
   };
-  for (const name of SELDON_SERVICES) server.addService(definition.seldon.protos[name].service, implementations[name]);
+  // Bytes that are not a valid request message answer INVALID_ARGUMENT (grpc-js alone would say INTERNAL).
+  for (const name of SELDON_SERVICES) server.addService(...guardDeserializers(definition.seldon.protos[name].service, implementations[name]));
 }

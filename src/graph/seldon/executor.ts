@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { InvalidInput } from "../../errors/index.ts";
-import { SeldonError, seldonErrorReply } from "../../protocol/seldon/index.ts";
+import { readTfTensor, SeldonError, seldonErrorReply } from "../../protocol/seldon/index.ts";
 import type { SeldonFeedback, SeldonMessage, SeldonMeta } from "../../protocol/seldon/index.ts";
 import { RandomABTestUnit } from "./random-abtest.ts";
 import { RemoteSeldonUnit } from "./remote-unit.ts";
@@ -303,7 +303,10 @@ function deadline<T>(work: Promise<T>, ms: number, node: CompiledNode, method: S
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The router's choice: the first number of its ndarray (any nesting) or tensor. */
+/**
+ * The router's choice: the first number of its data, whatever its form (as Seldon's executor reads it): ndarray (any
+ * nesting), tensor, or tftensor (any value field; int64 values may be decimal strings, as in TensorProto's JSON).
+ */
 function routeFrom(answer: SeldonMessage, node: CompiledNode): number {
   const data = answer.data;
   let value: unknown;
@@ -312,6 +315,8 @@ function routeFrom(answer: SeldonMessage, node: CompiledNode): number {
     while (Array.isArray(value)) value = value[0];
   } else if (data?.tensor !== undefined) {
     value = data.tensor.values?.[0];
+  } else if (data?.tftensor !== undefined) {
+    value = firstTfValue(data.tftensor);
   }
   const last = node.children.length - 1;
   if (typeof value !== "number" || !Number.isInteger(value) || value < -2 || value > last) {
@@ -322,6 +327,18 @@ function routeFrom(answer: SeldonMessage, node: CompiledNode): number {
     );
   }
   return value;
+}
+
+/** A TensorProto's first value as a number (undefined when it has none or cannot be read). */
+function firstTfValue(tensor: unknown): unknown {
+  let values: unknown[];
+  try {
+    values = readTfTensor(tensor).values;
+  } catch {
+    return undefined;
+  }
+  const v = values[0];
+  return typeof v === "string" && /^-?\d{1,16}$/.test(v) ? Number(v) : v;
 }
 
 /** The route recorded for a node in the prediction's response; missing means all children. */

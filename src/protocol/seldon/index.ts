@@ -8,6 +8,7 @@ export {
   messageNames,
   messagePayload,
   payloadKind,
+  readTfTensor,
   type ResponseParts,
   SeldonResponse,
   tfTensorToArray,

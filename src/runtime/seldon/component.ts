@@ -270,7 +270,8 @@ export class SeldonComponent extends Model {
     const meta = buildMeta(msg.meta, { puidOnly: true });
     const tags = { ...this.staticTags(), ...runtimeTags };
     if (Object.keys(tags).length > 0) meta.tags = tags;
-    return { data: arrayData(new NDArray(Float64Array.of(result), [1, 1]), payloadKind(msg)), meta };
+    // [[route]] as an int, as Seldon wraps it: a tftensor request gets DT_INT64 (int64_val), like numpy's int array.
+    return { data: arrayData(new NDArray(Float64Array.of(result), [1, 1], "int64"), payloadKind(msg)), meta };
   }
 
   async seldonAggregate(msgs: SeldonMessage[]): Promise<SeldonMessage> {

@@ -3,6 +3,7 @@ import { NotFound, ServerNotReady } from "../../errors/index.ts";
 import type { SeldonGraphExecutor } from "../../graph/index.ts";
 import { seldon } from "../../protocol/index.ts";
 import type { TensorLimits } from "../../tensor/index.ts";
+import { seldonRouteConfig } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import { seldonRequestBody } from "./seldon.ts";
@@ -47,13 +48,15 @@ export function registerSeldonGraphRoutes(app: FastifyInstance, options: SeldonG
 
   const predictions = run("predictions", (raw, req) => executor.predict(seldon.parseSeldonMessage(raw, limits), { headers: req.headers }));
   const feedback = run("feedback", (raw, req) => executor.sendFeedback(seldon.parseFeedback(raw, limits), { headers: req.headers }));
+  // Errors Fastify raises before a handler runs (a bad content type, a body too large) get Seldon's body too.
+  const seldonRoute = seldonRouteConfig();
   for (const version of ["v1.0", "v0.1"]) {
-    app.post(`/api/${version}/predictions`, predictions);
-    app.post(`/api/${version}/feedback`, feedback);
+    app.post(`/api/${version}/predictions`, seldonRoute, predictions);
+    app.post(`/api/${version}/feedback`, seldonRoute, feedback);
   }
 
-  app.get("/api/v1.0/metadata", async (_req, reply) => json(reply, 200, await executor.metadata()));
-  app.get("/api/v1.0/metadata/:model", async (req, reply) => {
+  app.get("/api/v1.0/metadata", seldonRoute, async (_req, reply) => json(reply, 200, await executor.metadata()));
+  app.get("/api/v1.0/metadata/:model", seldonRoute, async (req, reply) => {
     const name = (req.params as { model: string }).model;
     const meta = (await executor.metadata()) as { models?: Record<string, unknown> };
     const model = meta.models?.[name];
@@ -69,7 +72,7 @@ export function registerSeldonGraphRoutes(app: FastifyInstance, options: SeldonG
     const ok = isReady() && (await executor.healthy());
     return ok ? json(reply, 200, { status: "ok" }) : json(reply, 503, seldon.seldonStatusBody("graph not ready", "MICROSERVICE_INTERNAL_ERROR"));
   };
-  app.get("/api/v1.0/health/status", health);
-  app.get("/ready", health);
-  app.get("/live", async (_req, reply) => reply.code(200).header("content-type", "text/plain; charset=utf-8").send("ok"));
+  app.get("/api/v1.0/health/status", seldonRoute, health);
+  app.get("/ready", seldonRoute, health);
+  app.get("/live", seldonRoute, async (_req, reply) => reply.code(200).header("content-type", "text/plain; charset=utf-8").send("ok"));
 }

@@ -10,6 +10,7 @@ import {
   type SeldonMessage,
 } from "../../protocol/seldon/index.ts";
 import { isSeldonComponent, type SeldonComponent } from "../../runtime/index.ts";
+import { seldonRouteConfig } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { bodyBytes } from "./common.ts";
 
@@ -76,11 +77,13 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
       }
     };
 
+  // Errors Fastify raises before a handler runs (a bad content type, a body too large) get Seldon's body too.
+  const seldonRoute = seldonRouteConfig(CORS);
   // Browsers preflight a cross-origin call that sends JSON or an Authorization header: every route answers one.
-  const preflight = (url: string) => app.options(url, async (_req, reply) => reply.code(204).headers(CORS).send());
+  const preflight = (url: string) => app.options(url, seldonRoute, async (_req, reply) => reply.code(204).headers(CORS).send());
   const route = (methods: ("GET" | "POST")[], paths: string[], h: ReturnType<typeof handler>) => {
     for (const url of paths) {
-      app.route({ method: methods, url, handler: h });
+      app.route({ method: methods, url, handler: h, ...seldonRoute });
       preflight(url);
     }
   };
@@ -100,7 +103,7 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
   route(["GET", "POST"], ["/route"], handler("predict", (c, raw) => c.seldonRoute(parseSeldonMessage(raw(), limits))));
   route(["GET", "POST"], ["/aggregate"], handler("predict", (c, raw) => c.seldonAggregate(parseMessageList(raw(), limits))));
 
-  app.get("/health/ping", async (_req, reply) => reply.headers(CORS).header("content-type", "text/plain; charset=utf-8").send("pong"));
+  app.get("/health/ping", seldonRoute, async (_req, reply) => reply.headers(CORS).header("content-type", "text/plain; charset=utf-8").send("pong"));
   const health = handler("predict", (c) => c.seldonHealthStatus());
   route(["GET"], ["/health/status", "/api/v1.0/health/status"], health);
 
@@ -112,9 +115,9 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
       return fail(req, reply, err);
     }
   };
-  app.get("/metadata", metadata);
-  app.get("/api/v1.0/metadata", metadata);
-  app.get("/seldon.json", async (_req, reply) => reply.headers(CORS).header("content-type", "application/json").send(JSON.stringify(openApi(modelName))));
+  app.get("/metadata", seldonRoute, metadata);
+  app.get("/api/v1.0/metadata", seldonRoute, metadata);
+  app.get("/seldon.json", seldonRoute, async (_req, reply) => reply.headers(CORS).header("content-type", "application/json").send(JSON.stringify(openApi(modelName))));
   for (const url of ["/health/ping", "/metadata", "/api/v1.0/metadata", "/seldon.json"]) preflight(url);
 }
 
