@@ -9,6 +9,8 @@ export {
   type ModelOptions,
   ModelRepository,
   type ModelSettings,
+  ModelSettingsSchema,
+  modelSettingsSchema,
   type PredictorProtocol,
   type PredictorSettings,
   type Protocol,
@@ -42,6 +44,8 @@ export {
   SeldonNotImplementedError,
   loadSeldonComponent,
 } from "./runtime/index.ts";
+// Runtimes: a ModelServer serves models with a RuntimeRegistry (ModelServerOptions.runtimes); add one with register().
+export { builtinRuntimes, type Runtime, type RuntimeFolder, RuntimeRegistry, type RuntimeTarget } from "./runtime/index.ts";
 // OpenBayes predictors (predictor.ts) and custom start.sh servers.
 export { type PredictArgs, ServingError } from "./protocol/openbayes/index.ts";
 export {

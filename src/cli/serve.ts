@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, dirname, extname, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   discoverModel,
@@ -11,8 +11,8 @@ import {
 } from "../model/index.ts";
 import { graphNodes, parameterValues, parseSeldonDeployment, type SeldonGraphSpec } from "../graph/index.ts";
 import { seldon as seldonProtocol } from "../protocol/index.ts";
-import { MODULE_EXTENSIONS } from "../runtime/index.ts";
-import { detectOpenBayesSource, START_SCRIPT } from "../runtime/index.ts"; // OpenBayes
+import { builtinRuntimes, type RuntimeRegistry } from "../runtime/index.ts";
+import { detectOpenBayesSource } from "../runtime/index.ts"; // OpenBayes
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from "../tensor/index.ts";
 import { DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MODEL_LOAD_TIMEOUT_MS, ModelServer } from "../server/index.ts";
 import {
@@ -85,12 +85,14 @@ Every option can also be set by an environment variable: TSERVE_ and the option'
 Options:
 ${formatHelp(SERVE_FLAGS)}`;
 
-const MODEL_FILE = /\.onnx$/;
-
-/** Works out what a positional MODEL argument is: one file, one model folder, or a repository of them. */
+/**
+ * Works out what a positional MODEL argument is: one file, one model folder, or a repository of them. A file or
+ * folder is a model when one of the registered runtimes recognises it (or it has settings or version folders).
+ */
 export async function resolveModelArg(
   path: string,
   modelName?: string,
+  runtimes: RuntimeRegistry = builtinRuntimes(),
 ): Promise<{ source?: ModelSource; repository?: string }> {
   const full = resolve(path);
   let info: Awaited<ReturnType<typeof stat>>;
@@ -101,28 +103,29 @@ export async function resolveModelArg(
   }
   if (info.isFile()) {
     const file = basename(full);
-    const isOnnx = MODEL_FILE.test(file);
-    if (!isOnnx && !MODULE_EXTENSIONS.test(file))
-      throw new UsageError(`${path} is neither a .onnx file nor a .ts/.js module`);
+    const runtime = runtimes.forFile(file);
+    if (!runtime) throw new UsageError(`${path} is neither a .onnx file nor a .ts/.js module`);
     const name = modelName ?? basename(file, extname(file));
     return {
       source: {
         name,
         dir: dirname(full),
-        settings: { runtime: isOnnx ? "onnx" : "module", modelFile: file },
+        settings: { runtime: runtime.name, modelFile: file },
         versions: [{ dir: dirname(full) }],
       },
     };
   }
   const entries = await readdir(full, { withFileTypes: true });
-  const looksLikeModel = entries.some(
-    (e) =>
-      (e.isFile() && (e.name === SETTINGS_FILE || MODEL_FILE.test(e.name) || MODULE_EXTENSIONS.test(e.name))) ||
-      (e.isFile() && e.name === START_SCRIPT) || // OpenBayes custom mode
-      (e.isDirectory() && /^0*[1-9]\d*$/.test(e.name)),
-  );
-  if (looksLikeModel) return { source: await discoverModel(full, modelName) };
-  return { repository: full };
+  const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  const looksLikeModel =
+    files.some((f) => f === SETTINGS_FILE || runtimes.forFile(f)) ||
+    runtimes.recognisers().some((r) => r.recognise!({ dir: full, files, settings: {} })) || // start.sh (OpenBayes custom mode) …
+    entries.some((e) => e.isDirectory() && /^0*[1-9]\d*$/.test(e.name));
+  if (!looksLikeModel) return { repository: full };
+  const source = await discoverModel(full, modelName);
+  // An unknown runtime stops the command here, naming the registered ones, rather than at load.
+  if (source.settings.runtime !== undefined) runtimes.named(source.settings.runtime, join(full, SETTINGS_FILE));
+  return { source };
 }
 
 /**

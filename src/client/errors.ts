@@ -1,4 +1,5 @@
 /** Errors the inference clients throw: one class for any failed call, two subclasses for the transport. */
+import { TRANSIENT_CODES, TRANSIENT_STATUSES } from "../net/retry.ts";
 
 export interface InferenceServerErrorOptions {
   /** HTTP status (for gRPC, the HTTP status that matches the gRPC code). */
@@ -48,8 +49,9 @@ export class InferenceConnectionError extends InferenceServerError {
 /** gRPC's UNAVAILABLE status code. */
 export const GRPC_UNAVAILABLE = 14;
 
-const RETRYABLE_SYSTEM_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ECONNRESET"]);
-const RETRYABLE_HTTP_STATUSES: ReadonlySet<number> = new Set([502, 503]);
+// The conditions are net's (the one retry policy): refused/reset connections, HTTP 502/503.
+const RETRYABLE_SYSTEM_CODES = TRANSIENT_CODES;
+const RETRYABLE_HTTP_STATUSES = TRANSIENT_STATUSES;
 
 /**
  * True when trying the same call again may succeed: connection refused or reset, HTTP 502/503, or gRPC

@@ -19,7 +19,7 @@ export interface GRPCClientOptions {
   timeoutMs?: number;
   /** Sent as metadata with every call (e.g. `authorization`). */
   headers?: Record<string, string>;
-  /** Extra attempts when the server is UNAVAILABLE (refused, reset, restarting); default 0. */
+  /** Retries after the first attempt when the server is UNAVAILABLE (refused, reset, restarting); default 0. Net's one retry policy. */
   retries?: number;
   retryBaseDelayMs?: number;
   maxRetryDelayMs?: number;

@@ -1,6 +1,6 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions, request as httpsRequest } from "node:https";
 import { InvalidInput } from "../errors/index.ts";
+import type { TlsOptions } from "../net/dispatcher.ts";
+import { NetworkError, TimeoutError } from "../net/errors.ts";
 import {
   type InferRequest,
   isPlainObject,
@@ -14,20 +14,26 @@ import { InferenceConnectionError, InferenceServerError, InferenceTimeoutError }
 import { InferInput, type InferRequestedOutput } from "./infer-input.ts";
 import { InferResult } from "./infer-result.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
+import { defaultTransport, type FetchFunction, type RESTTransport, type TransportReply } from "./transport.ts";
 
 export interface RESTClientOptions {
   /** Per attempt, from sending the request to the end of the answer; default 60000. */
   timeoutMs?: number;
   /** Sent with every request (e.g. `authorization`). */
   headers?: Record<string, string>;
-  /** Extra attempts for retryable failures (see `isRetryable`); default 0. */
+  /** Retries after the first attempt for retryable failures (see `isRetryable`); default 0 (one attempt). */
   retries?: number;
   /** First backoff delay; attempt n waits about base * 2^n, capped by maxRetryDelayMs. Default 100. */
   retryBaseDelayMs?: number;
   /** Default 1000. */
   maxRetryDelayMs?: number;
-  /** TLS options for an `https://` URL: `ca`, `cert`, `key`, `rejectUnauthorized`, `servername`… */
-  tls?: HttpsAgentOptions;
+  /** TLS options for an `https://` URL: `ca`, `cert`, `key`, `rejectUnauthorized`, `servername`… (Node transport only). */
+  tls?: TlsOptions;
+  /**
+   * Send over this `fetch` instead of Node's pooled connections (browsers and edge runtimes use the global fetch
+   * anyway). Keep-alive and TLS are then fetch's business.
+   */
+  fetch?: FetchFunction;
   /** Called before each retry, e.g. to log it. */
   onRetry?: (error: unknown, retry: number, delayMs: number) => void;
 }
@@ -53,20 +59,13 @@ export interface PredictOptions extends CallOptions {
   modelVersion?: string;
 }
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
+type Reply = TransportReply;
 
 interface Call extends CallOptions {
   body?: Buffer;
   /** Return any HTTP status instead of throwing for non-2xx (health checks answer with the status). */
   anyStatus?: boolean;
 }
-
-/** Errors from a kept-alive socket the server had already closed: safe to send once more at once. */
-const staleSocketErrors = new WeakSet<object>();
 
 /**
  * A client for KServe V1 / Open Inference Protocol V2 REST servers (tserve, KServe, Triton, MLServer).
@@ -82,8 +81,7 @@ const staleSocketErrors = new WeakSet<object>();
 export class InferenceRESTClient {
   readonly url: string;
   private readonly base: string;
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
+  private readonly transport: RESTTransport;
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
   private readonly retryPolicy: RetryPolicy;
@@ -96,10 +94,10 @@ export class InferenceRESTClient {
     }
     const secure = parsed.protocol === "https:";
     if (options.tls && !secure) throw new InvalidInput(`TLS options need an https:// URL, got '${url}'`);
+    if (options.tls && options.fetch) throw new InvalidInput("TLS options apply to the Node transport, not to a custom fetch");
     this.base = parsed.origin + parsed.pathname.replace(/\/+$/, "");
     this.url = this.base;
-    this.agent = secure ? new HttpsAgent({ ...options.tls, keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    this.send = secure ? httpsRequest : httpRequest;
+    this.transport = defaultTransport({ fetch: options.fetch, tls: options.tls });
     this.timeoutMs = positive(options.timeoutMs, 60_000, "timeoutMs");
     this.headers = lowerCaseKeys(options.headers);
     this.retryPolicy = {
@@ -198,7 +196,7 @@ export class InferenceRESTClient {
 
   /** Closes the kept-alive connections. */
   close(): void {
-    this.agent.destroy();
+    this.transport.close();
   }
 
   private async v1(modelName: string, verb: string, body: unknown, options: PredictOptions): Promise<unknown> {
@@ -219,20 +217,14 @@ export class InferenceRESTClient {
   /** One logical call: attempts with exponential backoff while the failure is retryable. */
   private call(method: string, path: string, call: Call): Promise<Reply> {
     return withRetries(this.retryPolicy, async () => {
-      let reply: Reply;
-      try {
-        reply = await this.attempt(method, path, call);
-      } catch (err) {
-        if (!staleSocketErrors.has(err as object)) throw err;
-        reply = await this.attempt(method, path, call);
-      }
+      const reply = await this.attempt(method, path, call);
       if (!call.anyStatus && (reply.status < 200 || reply.status > 299)) throw serverError(reply, method, path);
       return reply;
     });
   }
 
-  /** One HTTP exchange, bounded by the timeout. */
-  private attempt(method: string, path: string, call: Call): Promise<Reply> {
+  /** One HTTP exchange, bounded by the timeout; transport failures become the client's error types. */
+  private async attempt(method: string, path: string, call: Call): Promise<Reply> {
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     const body = call.body ?? Buffer.alloc(0);
     const headers: Record<string, string> = {
@@ -240,55 +232,19 @@ export class InferenceRESTClient {
       ...lowerCaseKeys(call.headers),
       "content-length": String(body.byteLength),
     };
-    return new Promise<Reply>((resolve, reject) => {
-      let settled = false;
-      let timedOut = false;
-      let answered = false;
-      const req = this.send(`${this.base}${path}`, { method, agent: this.agent, headers });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        req.destroy();
-        fail(undefined);
-      }, timeoutMs);
-      const fail = (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (timedOut) {
-          reject(
-            new InferenceTimeoutError(`${method} ${this.base}${path} timed out after ${timeoutMs} ms`, timeoutMs, {
-              cause: err,
-            }),
-          );
-          return;
-        }
-        const error = connectionError(err, this.base);
-        if (!answered && req.reusedSocket && error.systemCode === "ECONNRESET") staleSocketErrors.add(error);
-        reject(error);
-      };
-      req.on("response", (res) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", fail);
-        res.on("close", () => {
-          if (!res.complete) fail(Object.assign(new Error("the connection closed mid-answer"), { code: "ECONNRESET" }));
-        });
-        res.on("end", () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-        });
-      });
-      req.on("error", fail);
-      req.end(body);
-    });
+    try {
+      return await this.transport.send({ method, url: `${this.base}${path}`, headers, body, timeoutMs });
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        throw new InferenceTimeoutError(`${method} ${this.base}${path} timed out after ${timeoutMs} ms`, timeoutMs, { cause: err });
+      }
+      throw connectionError(err, this.base);
+    }
   }
 }
 
 function connectionError(err: unknown, base: string): InferenceConnectionError {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = err instanceof NetworkError ? err.code : (err as { code?: unknown } | null)?.code;
   const systemCode = typeof code === "string" ? code : undefined;
   const detail = err instanceof Error ? err.message : String(err);
   return new InferenceConnectionError(`Cannot reach ${base}: ${detail}`, systemCode, { cause: err });
@@ -338,7 +294,7 @@ function json(reply: Reply, what: string): unknown {
 
 /** JSON (or no content type) parsed, text as a string, anything else as bytes. */
 function parseBody(reply: Reply, what: string): unknown {
-  const type = (reply.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  const type = (first(reply.headers["content-type"]) ?? "").split(";")[0].trim().toLowerCase();
   if (type === "" || type === "application/json" || type.endsWith("+json")) {
     return reply.body.byteLength === 0 ? null : json(reply, what);
   }

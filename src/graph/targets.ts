@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { send, sharedDispatcher, TimeoutError } from "../net/index.ts";
 import { routerError, type StepMessage, withTimeout } from "./message.ts";
 
 /** Where a step sends its input: a URL, or a model in this same process. */
@@ -14,10 +13,8 @@ export interface LocalModels {
   call(name: string, body: Buffer, headers: Record<string, string>): Promise<StepMessage>;
 }
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
-
-export class StepTimeout extends Error {}
+/** Graph steps share the process's pool for plain (no TLS options) targets, at most 256 connections per host. */
+const POOL = { maxConnectionsPerOrigin: 256 };
 
 /** POSTs to a URL over pooled keep-alive connections, like KServe's router. */
 export class HttpTarget implements StepTarget {
@@ -29,44 +26,22 @@ export class HttpTarget implements StepTarget {
     this.description = url;
   }
 
-  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
-    const secure = this.url.protocol === "https:";
-    const send = secure ? httpsRequest : httpRequest;
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      const settle = (m: StepMessage) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(m);
-      };
-      const failed = (err: Error) => settle(routerError(500, `${this.description}: ${err.message}`));
-      const req = send(
-        this.url,
-        {
-          method: "POST",
-          agent: secure ? httpsAgent : httpAgent,
-          headers: { "content-type": "application/json", ...headers, "content-length": String(input.body.byteLength) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => settle({ status: res.statusCode ?? 500, body: Buffer.concat(chunks) }));
-          res.on("error", failed);
-        },
-      );
-      // One deadline for the whole exchange, connection to last byte (like Go's http.Client.Timeout in KServe).
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          const err = new StepTimeout(`${this.description} did not answer within ${timeoutMs / 1000} s`);
-          settle(routerError(504, err.message));
-          req.destroy(err);
-        }, timeoutMs);
-      }
-      req.on("error", failed);
-      req.end(input.body);
-    });
+  async call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
+    try {
+      const reply = await send({
+        method: "POST",
+        url: this.url,
+        headers: { "content-type": "application/json", ...headers, "content-length": String(input.body.byteLength) },
+        body: input.body,
+        // One deadline for the whole exchange, connection to last byte (like Go's http.Client.Timeout in KServe).
+        timeoutMs,
+        dispatcher: sharedDispatcher(POOL),
+      });
+      return { status: reply.status, body: reply.body };
+    } catch (err) {
+      if (err instanceof TimeoutError) return routerError(504, `${this.description} did not answer within ${timeoutMs! / 1000} s`);
+      return routerError(500, `${this.description}: ${(err as Error).message}`);
+    }
   }
 }
 

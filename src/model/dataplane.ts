@@ -63,7 +63,7 @@ export class DataPlane {
     if (this.stopping || this.repository.isLoading()) return false;
     const checks = this.repository.readyModels().filter((m) => m.enablePredictorHealthCheck);
     if (checks.length === 0) return true;
-    const results = await Promise.all(checks.map((m) => this.repository.within(m, () => m.healthy())));
+    const results = await Promise.all(checks.map((m) => m.healthy()));
     return results.every(Boolean);
   }
 
@@ -77,13 +77,12 @@ export class DataPlane {
 
   async modelReady(name: string, version?: string): Promise<boolean> {
     if (!this.repository.isReady(name, version)) return false;
-    const model = this.repository.get(name, version);
-    return this.repository.within(model, () => model.healthy());
+    return this.repository.get(name, version).healthy();
   }
 
   async modelMetadata(name: string, version?: string): Promise<ModelMetadata> {
     const model = this.repository.get(name, version);
-    const meta = await this.repository.within(model, () => model.metadata());
+    const meta = await model.metadata();
     const versions = this.repository.versions(name);
     return { ...meta, name, ...(versions.length > 0 ? { versions } : {}) };
   }
@@ -147,7 +146,7 @@ export class DataPlane {
     const { model, version: resolved } = this.repository.resolve(name, version);
     const t = performance.now();
     try {
-      const result = await this.repository.within(model, () => call(model));
+      const result = await call(model);
       this.observer?.stage(name, stage, (performance.now() - t) / 1000);
       this.observer?.outcome(name, resolved, true);
       return result;
@@ -165,23 +164,21 @@ export class DataPlane {
   ): Promise<unknown> {
     const obs = this.observer;
     const name = model.name;
-    // Each hook runs in the model's fault scope: stray errors it leaves behind (timers, promises) are the model's.
-    const within = <T>(fn: () => T): T => this.repository.within(model, fn);
+    // Hooks are called directly (no per-call async context): stray errors they leave behind (timers, promises)
+    // are attributed to the model by their stacks, see model/faults.ts.
     // Hooks may be sync or async (KServe semantics); a sync hook is not wrapped in a promise.
     let t = performance.now();
-    let value: unknown = within(() => model.preprocess(payload, ctx));
+    let value: unknown = model.preprocess(payload, ctx);
     if (isThenable(value)) value = await value;
     let now = performance.now();
     obs?.stage(name, "preprocess", (now - t) / 1000);
     t = now;
-    const input = value;
-    value = within(() => (verb === "predict" ? model.predict(input, ctx) : model.explain(input, ctx)));
+    value = verb === "predict" ? model.predict(value, ctx) : model.explain(value, ctx);
     if (isThenable(value)) value = await value;
     now = performance.now();
     obs?.stage(name, verb, (now - t) / 1000);
     t = now;
-    const output = value;
-    value = within(() => model.postprocess(output, ctx));
+    value = model.postprocess(value, ctx);
     if (isThenable(value)) value = await value;
     obs?.stage(name, "postprocess", (performance.now() - t) / 1000);
     return value;

@@ -1,5 +1,5 @@
 export { DataPlane, EXTENSIONS, type InferenceObserver, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
-export { currentFaultScope, type FaultKind, type FaultOwner, type FaultScope, readableStack, runInFaultScope } from "./faults.ts";
+export { type FaultKind, type FaultOwner, type FaultScope, readableStack } from "./faults.ts";
 export { applyPredictorSettings, isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
 export {
   discoverModel,
@@ -9,10 +9,11 @@ export {
   type ModelSource,
   type RepositoryEvents,
 } from "./repository.ts";
-export { ModelMutations } from "./mutations.ts";
+export { ModelChange, ModelMutations } from "./mutations.ts";
 export { fingerprint as modelFolderFingerprint, RepositoryPoller, type RepositoryPollerOptions } from "./repository-poller.ts";
 export {
   type ModelSettings,
+  type ParseSettingsOptions,
   parseModelSettings,
   readModelSettings,
   SETTINGS_FILE,
@@ -20,12 +21,21 @@ export {
   type VersionPolicy,
 } from "./settings.ts";
 export {
+  ModelSettingsSchema,
+  modelSettingsSchema,
+  type ModelSettingsSchemaOptions,
+  TensorMetadataSchema,
+  VersionPolicySchema,
+} from "./settings-schema.ts";
+export { closest, levenshtein, schemaProblem } from "./schema-errors.ts";
+export {
   createRemotePredictor,
   isPredictorProtocol,
   type PredictorProtocol,
   type PredictorSettings,
   type RemotePredictor,
   type RemotePredictorFactory,
+  remotePredictorFactory,
   setRemotePredictorFactory,
   validatePredictorSettings,
 } from "./predictor.ts";

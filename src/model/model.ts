@@ -1,6 +1,6 @@
 import { Unsupported } from "../errors/index.ts";
 import type { ModelMetadata } from "../protocol/index.ts";
-import type { TensorLimits, TensorMetadata } from "../tensor/index.ts";
+import type { TensorMetadata } from "../tensor/index.ts";
 import {
   createRemotePredictor,
   type PredictorProtocol,
@@ -8,22 +8,10 @@ import {
   type RemotePredictor,
   validatePredictorSettings,
 } from "./predictor.ts";
+import type { RequestContext } from "./request-context.ts";
 
-export type Protocol = "v1" | "v2" | "grpc-v2";
-
-/** What a model hook knows about the request besides its payload. */
-export interface RequestContext {
-  /** Request headers, lower-cased names. */
-  headers: Record<string, string | string[] | undefined>;
-  /** The wire protocol the request came in on. */
-  protocol: Protocol;
-  /** `x-request-id` when the client sent one. */
-  requestId?: string;
-  /** Headers a hook wants added to the response. */
-  responseHeaders: Record<string, string>;
-  /** What one request may declare (`--max_tensor_elements`), for a model that decodes a raw body itself. */
-  limits?: Readonly<TensorLimits>;
-}
+// Its own module so predictor.ts can use it without importing the Model class back.
+export type { Protocol, RequestContext } from "./request-context.ts";
 
 /** Options a runtime or the repository hands to a model's constructor. */
 export interface ModelOptions extends PredictorSettings {

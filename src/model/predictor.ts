@@ -1,5 +1,5 @@
 import { InvalidInput, Unsupported } from "../errors/index.ts";
-import type { RequestContext } from "./model.ts";
+import type { RequestContext } from "./request-context.ts";
 
 export type PredictorProtocol = "v1" | "v2" | "grpc-v2";
 
@@ -55,14 +55,30 @@ export interface RemotePredictor {
 
 export type RemotePredictorFactory = (settings: Required<Pick<PredictorSettings, "predictorHost">> & PredictorSettings) => RemotePredictor;
 
-let factory: RemotePredictorFactory | undefined;
+// One slot per process, keyed by a global symbol: a user's module compiled in its own namespace (a second copy of
+// tserve, see importUserModule) reaches the factory the server installed, as Model's mark does.
+const FACTORY_SLOT = Symbol.for("tserve.remotePredictorFactory");
+const slot = globalThis as { [FACTORY_SLOT]?: RemotePredictorFactory };
 
-/** runtime/remote registers itself here, so model/ stays free of HTTP and gRPC. */
-export function setRemotePredictorFactory(f: RemotePredictorFactory): void {
-  factory = f;
+/**
+ * Installs how a transformer reaches its predictor. Whoever assembles the server calls it (ModelServer, with its
+ * `runtimes` registry's `remotePredictor`), so model/ stays free of HTTP and gRPC; importing tserve sets nothing.
+ */
+export function setRemotePredictorFactory(f: RemotePredictorFactory | undefined): void {
+  slot[FACTORY_SLOT] = f;
+}
+
+/** The installed factory, if any. */
+export function remotePredictorFactory(): RemotePredictorFactory | undefined {
+  return slot[FACTORY_SLOT];
 }
 
 export function createRemotePredictor(settings: Required<Pick<PredictorSettings, "predictorHost">> & PredictorSettings): RemotePredictor {
-  if (!factory) throw new Unsupported("Remote predictors are not available: import tserve's runtime (the package entry) first");
+  const factory = slot[FACTORY_SLOT];
+  if (!factory) {
+    throw new Unsupported(
+      "Remote predictors are not available: serve the model with a ModelServer (it installs the runtime registry's remote predictor) or call setRemotePredictorFactory first",
+    );
+  }
   return factory(settings);
 }

@@ -104,7 +104,7 @@ export class RepositoryPoller {
       changed.map(async ({ name, print }) => {
         const verb = this.known.has(name) ? "reloaded" : "loaded";
         try {
-          await repository.mutations.run(name, "reload by the repository poll", () => repository.load(name));
+          await repository.mutations.run(name, "reload by the repository poll", (change) => repository.load(name, change));
           this.known.set(name, print);
           this.log("info", `repository poll: ${verb} model ${name}`);
         } catch (err) {
@@ -118,7 +118,7 @@ export class RepositoryPoller {
     await Promise.all(
       vanished.map(async (name) => {
         try {
-          await repository.mutations.run(name, "removal by the repository poll", () => repository.remove(name));
+          await repository.mutations.run(name, "removal by the repository poll", (change) => repository.remove(name, change));
           this.known.delete(name);
           this.log("info", `repository poll: unloaded model ${name}, its folder was removed`);
         } catch (err) {

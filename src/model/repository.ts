@@ -3,8 +3,8 @@ import { basename, join } from "node:path";
 import { InvalidInput, ModelNotFound, ModelNotReady, toTServeError, TServeError, Unsupported } from "../errors/index.ts";
 import type { ModelIndexEntry, ModelState } from "../protocol/index.ts";
 import type { Model } from "./model.ts";
-import { type FaultKind, type FaultOwner, type FaultScope, MAX_RELOADS, RELOAD_WINDOW_MS, readableStack, ReloadBudget, runInFaultScope, scopeForStack } from "./faults.ts";
-import { ModelMutations } from "./mutations.ts";
+import { type FaultKind, type FaultOwner, type FaultScope, MAX_RELOADS, RELOAD_WINDOW_MS, readableStack, ReloadBudget, scopeForStack } from "./faults.ts";
+import { type ModelChange, ModelMutations } from "./mutations.ts";
 import { type ModelSettings, readModelSettings, selectVersions } from "./settings.ts";
 
 /** Where a model's files are: its folder, settings, and the version folders chosen by its policy. */
@@ -54,13 +54,26 @@ export class ModelRepository implements FaultOwner {
   private readonly root?: string;
   private readonly loader?: ModelLoader;
   private readonly events: RepositoryEvents;
-  /** Load, unload, install and remove of one model name run one at a time; an overlapping one gets ModelBusy. */
+  /**
+   * Load, unload, install and remove of one model name run one at a time; an overlapping one gets ModelBusy.
+   * Each of them takes an optional ModelChange: the token of the change that holds the name now (from
+   * `mutations.run`), to run as part of it.
+   */
   readonly mutations = new ModelMutations();
 
   /** A load() (with the loader building the model) longer than this is abandoned as UNAVAILABLE; 0: no limit. */
   private readonly loadTimeoutMs: number;
   /** Each loaded instance's fault scope (see faults.ts). */
   private readonly scopes = new WeakMap<Model, FaultScope>();
+  /**
+   * The scopes of the loads under way (import, constructor, load()): a fault whose stack runs through their folder
+   * fails them. True for a reload after a fault (see faultScopeForStack).
+   */
+  private readonly loading = new Map<FaultScope, boolean>();
+  /** Version folder -> the scope of the last instance from it that became READY, served or not any more. */
+  private readonly lastReady = new Map<string, FaultScope>();
+  /** Models being reloaded after a fault. */
+  private readonly reloadingAfterFault = new Set<string>();
   private readonly reloads = new ReloadBudget();
 
   constructor(options: { root?: string; loader?: ModelLoader; events?: RepositoryEvents; loadTimeoutMs?: number } = {}) {
@@ -183,8 +196,8 @@ export class ModelRepository implements FaultOwner {
    * (Re)loads a model from disk. A folder that appeared in the repository since start-up is picked up.
    * On reload the old versions keep serving until the new ones are ready. ModelBusy while the model is changing.
    */
-  load(name: string): Promise<void> {
-    return this.mutations.run(name, "load", () => this.loadFromDisk(name));
+  load(name: string, change?: ModelChange): Promise<void> {
+    return this.mutations.run(name, "load", () => this.loadFromDisk(name), change);
   }
 
   private async loadFromDisk(name: string): Promise<void> {
@@ -230,8 +243,8 @@ export class ModelRepository implements FaultOwner {
    * after. If any version fails, the new instances are dropped, the previous ones keep serving untouched, and
    * this throws InvalidInput with the reasons.
    */
-  install(name: string): Promise<void> {
-    return this.mutations.run(name, "install", () => this.installFromDisk(name));
+  install(name: string, change?: ModelChange): Promise<void> {
+    return this.mutations.run(name, "install", () => this.installFromDisk(name), change);
   }
 
   private async installFromDisk(name: string): Promise<void> {
@@ -243,7 +256,7 @@ export class ModelRepository implements FaultOwner {
     const loader = this.loader;
     const source = await discoverModel(join(this.root, name), name);
     const slots: VersionSlot[] = source.versions.map((v) => ({ version: v.version, state: "LOADING", reason: "" }));
-    const ready = await Promise.all(source.versions.map((v, i) => this.runLoad(name, slots[i], () => loader(source, v))));
+    const ready = await Promise.all(source.versions.map((v, i) => this.runLoad(name, slots[i], () => loader(source, v), v.dir)));
     if (ready.includes(false)) {
       await Promise.all(slots.map((s) => (s.model ? safeUnload(s.model) : undefined)));
       const reasons = slots
@@ -260,22 +273,32 @@ export class ModelRepository implements FaultOwner {
   // --- end install ---
 
   /** Unloads every version of a model; it stays in the index (UNAVAILABLE) and load() brings it back. */
-  unload(name: string): Promise<void> {
-    return this.mutations.run(name, "unload", async () => {
-      const entry = this.entries.get(name);
-      if (!entry) throw new ModelNotFound(name);
-      await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "unloaded")));
-    });
+  unload(name: string, change?: ModelChange): Promise<void> {
+    return this.mutations.run(
+      name,
+      "unload",
+      async () => {
+        const entry = this.entries.get(name);
+        if (!entry) throw new ModelNotFound(name);
+        await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "unloaded")));
+      },
+      change,
+    );
   }
 
   /** Unloads a model and forgets it (its folder left the repository): afterwards it is unknown (404), not UNAVAILABLE. */
-  remove(name: string): Promise<void> {
-    return this.mutations.run(name, "removal", async () => {
-      const entry = this.entries.get(name);
-      if (!entry) return;
-      await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "removed from the repository")));
-      if (this.entries.get(name) === entry) this.entries.delete(name);
-    });
+  remove(name: string, change?: ModelChange): Promise<void> {
+    return this.mutations.run(
+      name,
+      "removal",
+      async () => {
+        const entry = this.entries.get(name);
+        if (!entry) return;
+        await Promise.all(entry.slots.map((s) => this.unloadSlot(s, "removed from the repository")));
+        if (this.entries.get(name) === entry) this.entries.delete(name);
+      },
+      change,
+    );
   }
 
   /** The repository root folder, when there is one. */
@@ -316,7 +339,7 @@ export class ModelRepository implements FaultOwner {
         const previous = entry.slots.find((s) => s.version === v.version);
         const slot: VersionSlot = { version: v.version, state: "LOADING", reason: "" };
         if (!previous) entry.slots.push(slot);
-        const ok = await this.runLoad(entry.name, slot, () => loader(source, v));
+        const ok = await this.runLoad(entry.name, slot, () => loader(source, v), v.dir);
         if (previous) {
           if (ok) {
             const old = previous.model;
@@ -338,21 +361,22 @@ export class ModelRepository implements FaultOwner {
     entry.slots.sort((a, b) => Number(a.version ?? 0) - Number(b.version ?? 0));
   }
 
-  /** Runs a model's load(); returns whether it ended READY. */
-  private async runLoad(name: string, slot: VersionSlot, create: () => Promise<Model>): Promise<boolean> {
+  /** Runs a model's load() (`dir`: its version folder, none for a model registered in code); returns whether it ended READY. */
+  private async runLoad(name: string, slot: VersionSlot, create: () => Promise<Model>, dir?: string): Promise<boolean> {
     slot.state = "LOADING";
     slot.reason = "";
     const started = performance.now();
-    // The module's import, its constructor and load() run in the model's fault scope: a stray error they leave
-    // behind fails this load at once (failLoad) and, once loaded, marks the model (fault()). load() itself (not the
-    // import, whose compile time depends on the machine) gets loadTimeoutMs.
-    const scope: FaultScope = { owner: this, name, version: slot.version };
+    // While the module's import, its constructor and load() run, a stray error whose stack runs through the
+    // version's folder fails this load at once (failLoad); once loaded, it marks the model (fault()). load() itself
+    // (not the import, whose compile time depends on the machine) gets loadTimeoutMs.
+    const scope: FaultScope = { owner: this, name, version: slot.version, dir };
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     let stop: (err: unknown) => void = () => undefined;
     const stopped = new Promise<never>((_, reject) => (stop = reject));
     scope.failLoad = stop;
-    const loading = runInFaultScope(scope, async () => {
+    this.loading.set(scope, this.reloadingAfterFault.has(name));
+    const loading = (async () => {
       const model = await create();
       scope.model = model;
       this.scopes.set(model, scope);
@@ -368,10 +392,11 @@ export class ModelRepository implements FaultOwner {
       }
       if (!model.ready) throw new Error("load() finished but the model did not set ready = true");
       return model;
-    });
+    })();
     try {
       await Promise.race([loading, stopped]);
       slot.state = "READY";
+      if (dir) this.lastReady.set(dir, scope);
       this.events.onLoaded?.(name, slot.version, (performance.now() - started) / 1000);
       this.events.log?.("info", `loaded model ${name}${slot.version ? ` version ${slot.version}` : ""}`);
       return true;
@@ -390,6 +415,7 @@ export class ModelRepository implements FaultOwner {
       settled = true;
       clearTimeout(timer);
       scope.failLoad = undefined;
+      this.loading.delete(scope);
     }
   }
 
@@ -408,22 +434,32 @@ export class ModelRepository implements FaultOwner {
 
   // --- faults: stray errors from a model's own code (timers, unhandled rejections), reported by the server's fault guard ---
 
-  /** Runs a call into a model's code in its fault scope, so that stray errors it leaves behind are attributed to it. */
-  within<T>(model: Model, fn: () => T): T {
-    const scope = this.scopes.get(model);
-    return scope ? runInFaultScope(scope, fn) : fn();
+  /** The fault scope of a loaded instance (see faults.ts); undefined for one this repository did not load. */
+  faultScopeOf(model: Model): FaultScope | undefined {
+    return this.scopes.get(model);
   }
 
-  /** The served (or loading) model whose folder holds the top stack frame that belongs to any model's folder. */
+  /**
+   * The model whose folder holds the top stack frame that belongs to any model's folder (see faults.ts for why the
+   * stack, not an async context). Every instance loaded from a folder runs the same files, so when several could
+   * have thrown, one is chosen, in this order:
+   * 1. a load under way (an upload's or a reload's beside the served instance, or a first load): failing it keeps
+   *    the old instance serving;
+   * 2. the served instance: marked UNAVAILABLE and reloaded;
+   * 3. the last instance that was READY (unloaded, or taken down by an earlier fault): only logged. A reload after a
+   *    fault comes after it: the faulted instance's leftovers (timers, promises it started) are what is expected to
+   *    go off meanwhile, and they must not fail the reload.
+   */
   faultScopeForStack(stack: string | undefined): FaultScope | undefined {
+    if (!stack) return undefined;
     const candidates: { dir: string; scope: FaultScope }[] = [];
-    for (const entry of this.entries.values()) {
-      for (const slot of entry.slots) {
-        const scope = slot.model && this.scopes.get(slot.model);
-        const dir = entry.source?.versions.find((v) => v.version === slot.version)?.dir;
-        if (scope && dir) candidates.push({ dir, scope });
-      }
-    }
+    const add = (scope: FaultScope | undefined): void => {
+      if (scope?.dir) candidates.push({ dir: scope.dir, scope });
+    };
+    for (const [scope, afterFault] of this.loading) if (!afterFault) add(scope);
+    for (const entry of this.entries.values()) for (const slot of entry.slots) if (slot.model) add(this.scopes.get(slot.model));
+    for (const scope of this.lastReady.values()) add(scope);
+    for (const [scope, afterFault] of this.loading) if (afterFault) add(scope);
     return scopeForStack(stack, candidates);
   }
 
@@ -457,15 +493,18 @@ export class ModelRepository implements FaultOwner {
       return;
     }
     this.events.log?.("warn", `reloading model ${label} after a stray ${what}`);
+    this.reloadingAfterFault.add(scope.name);
     try {
       await this.load(scope.name);
     } catch (e) {
       this.events.log?.("error", `reload of model ${label} after a stray ${what} failed: ${toTServeError(e).message}`);
+    } finally {
+      this.reloadingAfterFault.delete(scope.name);
     }
   }
 
   private unloadModel(model: Model): Promise<void> {
-    return this.within(model, () => safeUnload(model));
+    return safeUnload(model);
   }
 
   // --- end faults ---

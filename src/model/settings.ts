@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidInput } from "../errors/index.ts";
-import { isDatatype, type TensorMetadata } from "../tensor/index.ts";
+import type { TensorMetadata } from "../tensor/index.ts";
+import { schemaProblem } from "./schema-errors.ts";
+import { ModelSettingsSchema, modelSettingsSchema, type ModelSettingsSchemaOptions } from "./settings-schema.ts";
 
 export type VersionPolicy =
   | { latest: { numVersions: number } }
@@ -11,9 +13,11 @@ export type VersionPolicy =
 /** The optional `model-settings.json` beside a model (MLServer's idea; Triton's version policy). */
 export interface ModelSettings {
   name?: string;
-  /** `seldon`: the module is a Seldon-style component (predict(X, names, meta), route, aggregate …). */
-  // OpenBayes: `openbayes` = a predictor class (predictor.ts), `custom` = run start.sh and proxy to it.
-  runtime?: "onnx" | "module" | "seldon" | "openbayes" | "custom";
+  /**
+   * A registered runtime's name (src/runtime/builtin.ts): `onnx`, `module`, `seldon` (a Seldon-style component),
+   * `openbayes` (a predictor class), `custom` (run start.sh and proxy to it) … Absent: recognised from the files.
+   */
+  runtime?: string;
   /** The file to load, relative to the version folder (`model.onnx`, `model.ts`). */
   modelFile?: string;
   versionPolicy?: VersionPolicy;
@@ -31,7 +35,7 @@ export interface ModelSettings {
 
 export const SETTINGS_FILE = "model-settings.json";
 
-export async function readModelSettings(dir: string): Promise<ModelSettings> {
+export async function readModelSettings(dir: string, options: ParseSettingsOptions = {}): Promise<ModelSettings> {
   let text: string;
   try {
     text = await readFile(join(dir, SETTINGS_FILE), "utf8");
@@ -45,98 +49,75 @@ export async function readModelSettings(dir: string): Promise<ModelSettings> {
   } catch (err) {
     throw new InvalidInput(`${join(dir, SETTINGS_FILE)} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseModelSettings(raw, join(dir, SETTINGS_FILE));
+  return parseModelSettings(raw, join(dir, SETTINGS_FILE), options);
 }
 
-/** Validates settings, accepting camelCase or snake_case keys. */
-export function parseModelSettings(raw: unknown, where = SETTINGS_FILE): ModelSettings {
+export type ParseSettingsOptions = ModelSettingsSchemaOptions;
+
+/**
+ * Validates settings against the model-settings.json schema (unknown keys and wrong types are errors naming the
+ * key), accepting camelCase or snake_case keys, then applies the rules a schema cannot say: defaults, aliases,
+ * label names, distinct features.
+ */
+export function parseModelSettings(raw: unknown, where = SETTINGS_FILE, options: ParseSettingsOptions = {}): ModelSettings {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new InvalidInput(`${where} must be an object`);
-  const r = raw as Record<string, unknown>;
-  const out: ModelSettings = {};
   const fail = (msg: string): never => {
     throw new InvalidInput(`${where}: ${msg}`);
   };
-  if (r.name !== undefined) out.name = typeof r.name === "string" && r.name ? r.name : fail("'name' must be a string");
-  if (r.runtime !== undefined) {
-    if (r.runtime !== "onnx" && r.runtime !== "module" && r.runtime !== "seldon" && r.runtime !== "openbayes" && r.runtime !== "custom")
-      fail(`'runtime' must be "onnx", "module", "seldon", "openbayes" or "custom", got ${JSON.stringify(r.runtime)}`);
-    out.runtime = r.runtime as NonNullable<ModelSettings["runtime"]>;
-  }
+  const problem = schemaProblem(options.runtimes ? modelSettingsSchema(options) : ModelSettingsSchema, raw);
+  if (problem) fail(problem);
+  // From here on the types are the schema's.
+  const r = raw as Record<string, any>;
+  const out: ModelSettings = {};
+  if (r.name !== undefined) out.name = r.name;
+  if (r.runtime !== undefined) out.runtime = r.runtime;
   const file = r.modelFile ?? r.model_file;
-  if (file !== undefined) out.modelFile = typeof file === "string" ? file : fail("'modelFile' must be a string");
+  if (file !== undefined) out.modelFile = file;
   const policy = r.versionPolicy ?? r.version_policy;
   if (policy !== undefined) out.versionPolicy = parsePolicy(policy, fail);
-  if (r.inputs !== undefined) out.inputs = parseTensorList(r.inputs, "inputs", fail);
-  if (r.outputs !== undefined) out.outputs = parseTensorList(r.outputs, "outputs", fail);
-  if (r.parameters !== undefined) {
-    if (typeof r.parameters !== "object" || r.parameters === null) fail("'parameters' must be an object");
-    out.parameters = r.parameters as Record<string, unknown>;
-  }
+  if (r.inputs !== undefined) out.inputs = tensorList(r.inputs);
+  if (r.outputs !== undefined) out.outputs = tensorList(r.outputs);
+  if (r.parameters !== undefined) out.parameters = r.parameters;
   parseTfServingSettings(r, out, fail);
   return out;
 }
 
 /** The TF Serving keys: versionLabels / version_labels, features, classLabels / class_labels. */
-function parseTfServingSettings(r: Record<string, unknown>, out: ModelSettings, fail: (m: string) => never): void {
-  const labels = r.versionLabels ?? r.version_labels;
+function parseTfServingSettings(r: Record<string, any>, out: ModelSettings, fail: (m: string) => never): void {
+  const labels: Record<string, number | string> | undefined = r.versionLabels ?? r.version_labels;
   if (labels !== undefined) {
-    if (typeof labels !== "object" || labels === null || Array.isArray(labels)) fail("'versionLabels' must be an object");
     out.versionLabels = {};
-    for (const [label, v] of Object.entries(labels as Record<string, unknown>)) {
-      const version = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+    for (const [label, v] of Object.entries(labels)) {
       if (!/^[^/:]+$/.test(label)) fail(`versionLabels: label ${JSON.stringify(label)} may not be empty or contain '/' or ':'`);
-      if (!Number.isInteger(version) || (version as number) < 1) {
+      const version = Number(v);
+      if (!Number.isInteger(version) || version < 1) {
         fail(`versionLabels.${label} must be a version number (a positive integer), got ${JSON.stringify(v)}`);
       }
-      out.versionLabels[label] = version as number;
+      out.versionLabels[label] = version;
     }
   }
-  const stringList = (v: unknown, key: string): string[] => {
-    if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) fail(`'${key}' must be a list of strings`);
-    return v as string[];
-  };
   if (r.features !== undefined) {
-    const features = stringList(r.features, "features");
+    const features: string[] = r.features;
     if (features.length === 0 || new Set(features).size !== features.length || features.includes("")) {
       fail("'features' must list distinct, non-empty feature names");
     }
     out.features = features;
   }
   const classLabels = r.classLabels ?? r.class_labels;
-  if (classLabels !== undefined) out.classLabels = stringList(classLabels, "classLabels");
+  if (classLabels !== undefined) out.classLabels = classLabels;
 }
 
-function parsePolicy(p: unknown, fail: (m: string) => never): VersionPolicy {
-  const o = p as Record<string, any>;
-  if (typeof o !== "object" || o === null) return fail("'versionPolicy' must be an object");
-  if (o.latest !== undefined) {
-    const n = o.latest?.numVersions ?? o.latest?.num_versions ?? 1;
-    if (!Number.isInteger(n) || n < 1) fail("versionPolicy.latest.numVersions must be an integer >= 1");
-    return { latest: { numVersions: n } };
-  }
+function parsePolicy(o: Record<string, any>, fail: (m: string) => never): VersionPolicy {
+  if (o.latest !== undefined) return { latest: { numVersions: o.latest?.numVersions ?? o.latest?.num_versions ?? 1 } };
   if (o.all !== undefined) return { all: {} };
-  if (o.specific !== undefined) {
-    const v = o.specific?.versions;
-    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x > 0)) {
-      fail("versionPolicy.specific.versions must be a non-empty list of positive integers");
-    }
-    return { specific: { versions: v } };
-  }
+  if (o.specific !== undefined) return { specific: { versions: o.specific.versions } };
   return fail("versionPolicy must be one of {latest: {numVersions}}, {all: {}}, {specific: {versions}}");
 }
 
-function parseTensorList(v: unknown, key: string, fail: (m: string) => never): TensorMetadata[] {
-  if (!Array.isArray(v)) fail(`'${key}' must be a list`);
-  return (v as unknown[]).map((t, i) => {
-    const o = t as Record<string, unknown>;
-    if (typeof o?.name !== "string") fail(`${key}[${i}] needs a 'name'`);
-    if (!isDatatype(o.datatype)) fail(`${key}[${i}] has unknown datatype ${JSON.stringify(o.datatype)}`);
-    if (!Array.isArray(o.shape) || !o.shape.every((d) => Number.isInteger(d) && d >= -1)) {
-      fail(`${key}[${i}] needs a 'shape' of integers (-1 for a variable dimension)`);
-    }
-    return { name: o.name as string, datatype: o.datatype as TensorMetadata["datatype"], shape: o.shape as number[] };
-  });
+/** Inputs and outputs as tserve keeps them (MLServer's per-tensor `parameters` are dropped). */
+function tensorList(list: TensorMetadata[]): TensorMetadata[] {
+  return list.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
 }
 
 /** Applies a version policy to the version numbers found on disk (default: the latest one). */

@@ -72,19 +72,33 @@ export function httpServerOptions(limits: ConnectionLimits): ServerOptions {
 /** Uploads stream up to --max_upload_size on links of any speed: only pauses and the minimum rate bound them. */
 const UPLOAD = /^\/v2\/repository\/models\/[^/?#]+\/upload(?:[?#]|$)/;
 
+function isUpload(req: IncomingMessage): boolean {
+  return req.method === "POST" && UPLOAD.test(req.url ?? "");
+}
+
+/**
+ * What the guard knows of one connection: its latest request (the only one whose body can be arriving: a
+ * connection's requests are read one after another) and that request's progress. One per connection, reused for
+ * each of its requests, kept on the socket under a symbol: a request costs a few field writes, no allocation, map
+ * entry or listener (this runs for every request, and a per-request closure, `once("close")` and Map entry cost
+ * a few % of a small model's throughput).
+ */
 interface Tracked {
+  socket: Socket;
   req: IncomingMessage;
   res: ServerResponse;
-  socket: Socket;
   startedAt: number;
   startBytes: number;
   lastBytes: number;
   lastProgressAt: number;
   /** Time the request was not read because the server was behind (backpressure), not held against the client. */
   excusedMs: number;
-  upload: boolean;
-  responded: boolean;
+  /** The request check() cut off (its connection is closing). */
+  cut?: IncomingMessage;
 }
+
+const TRACKED = Symbol("tserve.connectionGuard");
+type TrackedSocket = Socket & { [TRACKED]?: Tracked };
 
 export interface InFlightRequest {
   method: string;
@@ -103,7 +117,8 @@ const guards = new WeakMap<Server, ConnectionGuard>();
  * which requests are in flight, for a drain that has to cut them off.
  */
 export class ConnectionGuard {
-  private readonly tracked = new Map<IncomingMessage, Tracked>();
+  /** Every connection that has sent a request; closed ones are dropped by the next check(). */
+  private readonly connections = new Set<Tracked>();
   private readonly timer: NodeJS.Timeout;
   private pendingLog = { pause: 0, rate: 0, total: 0, dropped: 0 };
   private lastLogAt = 0;
@@ -119,7 +134,7 @@ export class ConnectionGuard {
       this.pendingLog.dropped++;
       this.flushLog(Date.now());
     });
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => this.track(req, res));
+    server.on("request", this.track);
     this.timer = setInterval(() => this.check(), checkInterval(limits));
     this.timer.unref();
     server.once("close", () => {
@@ -132,47 +147,46 @@ export class ConnectionGuard {
   /** Requests whose response has not been sent yet. */
   inFlight(now = Date.now()): InFlightRequest[] {
     const out: InFlightRequest[] = [];
-    for (const t of this.tracked.values()) {
-      if (!t.responded) out.push({ method: t.req.method ?? "?", url: t.req.url ?? "?", runningMs: now - t.startedAt });
+    for (const t of this.connections) {
+      if (t.socket.destroyed || t.res.writableEnded) continue;
+      out.push({ method: t.req.method ?? "?", url: t.req.url ?? "?", runningMs: now - t.startedAt });
     }
     return out;
   }
 
-  private track(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket;
+  /** The one `request` listener: notes the request on its connection's record. */
+  private readonly track = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket as TrackedSocket;
     const now = Date.now();
-    const t: Tracked = {
-      req,
-      res,
-      socket,
-      startedAt: now,
-      startBytes: socket.bytesRead,
-      lastBytes: socket.bytesRead,
-      lastProgressAt: now,
-      excusedMs: 0,
-      upload: req.method === "POST" && UPLOAD.test(req.url ?? ""),
-      responded: false,
-    };
-    this.tracked.set(req, t);
-    // Not a listener on the socket: a keep-alive socket would collect one per request. A response also
-    // closes when its connection does; a body still arriving after the response is left to check().
-    res.once("close", () => {
-      t.responded = true;
-      if (req.complete || socket.destroyed) this.tracked.delete(req);
-    });
-  }
+    const bytes = socket.bytesRead;
+    const t = socket[TRACKED];
+    if (t === undefined) {
+      const created: Tracked = { socket, req, res, startedAt: now, startBytes: bytes, lastBytes: bytes, lastProgressAt: now, excusedMs: 0 };
+      socket[TRACKED] = created;
+      this.connections.add(created);
+      return;
+    }
+    t.req = req;
+    t.res = res;
+    t.startedAt = now;
+    t.startBytes = bytes;
+    t.lastBytes = bytes;
+    t.lastProgressAt = now;
+    t.excusedMs = 0;
+  };
 
   private check(): void {
     if (this.cutting) return; // the previous check is still closing connections
     const now = Date.now();
     const { requestTimeoutMs, bodyTimeoutMs, minBodyRate } = this.limits;
     const victims: [Tracked, string][] = [];
-    for (const t of this.tracked.values()) {
-      if (t.socket.destroyed || (t.req.complete && t.responded)) {
-        this.tracked.delete(t.req);
+    for (const t of this.connections) {
+      if (t.socket.destroyed) {
+        this.connections.delete(t);
         continue;
       }
-      if (t.req.complete) continue; // the body is in; the response may take as long as the model needs
+      // The body is in (the response may take as long as the model needs), or this request is being cut already.
+      if (t.req.complete || t.cut === t.req) continue;
       const bytes = t.socket.bytesRead;
       // A full buffer means the server stopped reading (backpressure): the client is not the slow one.
       const serverBehind = t.req.readableLength >= t.req.readableHighWaterMark;
@@ -185,7 +199,7 @@ export class ConnectionGuard {
       const active = elapsed - t.excusedMs;
       let reason: string | undefined;
       let kind: "pause" | "rate" | "total" = "total";
-      if (!t.upload && requestTimeoutMs > 0 && elapsed > requestTimeoutMs) {
+      if (requestTimeoutMs > 0 && elapsed > requestTimeoutMs && !isUpload(t.req)) {
         reason = `the request was not received within ${seconds(requestTimeoutMs)} s (--request_timeout)`;
       } else if (bodyTimeoutMs > 0 && now - t.lastProgressAt > bodyTimeoutMs) {
         kind = "pause";
@@ -196,7 +210,7 @@ export class ConnectionGuard {
       }
       if (reason) {
         this.pendingLog[kind]++;
-        this.tracked.delete(t.req);
+        t.cut = t.req;
         victims.push([t, reason]);
       }
     }
@@ -219,7 +233,7 @@ export class ConnectionGuard {
   private cut(t: Tracked, reason: string): void {
     const { res, socket } = t;
     if (socket.destroyed) return;
-    if (res.headersSent || t.responded) {
+    if (res.headersSent || res.writableEnded) {
       socket.destroy();
       return;
     }

@@ -1,11 +1,10 @@
-import { AsyncResource } from "node:async_hooks";
-import { currentFaultScope, type FaultKind, type FaultScope, type ModelRepository, readableStack } from "../model/index.ts";
+import { type FaultKind, type FaultScope, type ModelRepository, readableStack } from "../model/index.ts";
 import type { Logger } from "./logger.ts";
 
 /**
  * Process-level handlers that keep one model's stray error (a throw in its timer, a promise it left rejected)
- * from ending every model: the error is attributed to the model whose code it came from (its fault scope, else
- * its folder in the stack trace) and handed to that model's repository, which marks it UNAVAILABLE and reloads it.
+ * from ending every model: the error is attributed to the model whose code it came from (the top frame of its stack
+ * trace that lies in a loading or served model's folder; see model/faults.ts for why not an async context) and handed to that model's repository, which marks it UNAVAILABLE and reloads it.
  *
  * Errors that belong to no model are not swallowed: they are what Node's defaults are for. An uncaught exception
  * is logged and the process exits with code 1, as Node would; an unhandled rejection too, unless Node was started
@@ -18,10 +17,6 @@ interface Guarded {
 }
 
 const guarded = new Set<Guarded>();
-
-// Created at import, outside any model's scope: faults are handled from here, not from the context of the code that
-// threw (which may hold that model's scope, or a model change in progress).
-const outside = new AsyncResource("tserve.FaultGuard");
 
 /** Installs the handlers for one server's repository (once per process for any number of servers); returns the removal. */
 export function guardFaults(repository: ModelRepository, logger: Logger): () => void {
@@ -38,11 +33,10 @@ export function guardFaults(repository: ModelRepository, logger: Logger): () => 
   };
 }
 
-/** The model a stray error belongs to: the fault scope active where it was thrown, else the first model frame of its stack. */
+/** The model a stray error belongs to: the one whose folder holds the top model frame of its stack, among started servers'. */
 export function attributeFault(err: unknown): FaultScope | undefined {
-  const scope = currentFaultScope();
-  if (scope) return scope;
   const stack = err instanceof Error ? err.stack : undefined;
+  if (!stack) return undefined;
   for (const g of guarded) {
     const found = g.repository.faultScopeForStack(stack);
     if (found) return found;
@@ -60,10 +54,8 @@ function handleModelFault(err: unknown, kind: FaultKind): boolean {
     processLogger().log("error", `model ${scope.name} (no longer served): ${describeKind(kind)}: ${describe(err)}`);
     return true;
   }
-  outside.runInAsyncScope(() => {
-    scope.owner.fault(scope, err, kind).catch((e: unknown) => {
-      owner.logger.log("error", `handling a fault of model ${scope.name} failed: ${describe(e)}`);
-    });
+  scope.owner.fault(scope, err, kind).catch((e: unknown) => {
+    owner.logger.log("error", `handling a fault of model ${scope.name} failed: ${describe(e)}`);
   });
   return true;
 }

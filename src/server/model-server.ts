@@ -9,6 +9,7 @@ import {
   type ModelSource,
   type PredictorSettings,
   RepositoryPoller,
+  setRemotePredictorFactory,
 } from "../model/index.ts";
 import {
   dataPlaneModels,
@@ -19,7 +20,7 @@ import {
   SeldonGraphExecutor,
   type SeldonGraphSpec,
 } from "../graph/index.ts";
-import { isSeldonComponent, loadModel } from "../runtime/index.ts";
+import { builtinRuntimes, isSeldonComponent, type RuntimeRegistry, seldonUnitFromEnv } from "../runtime/index.ts";
 import { configureOpenBayesModel, resolveOpenBayesServing } from "../runtime/index.ts"; // OpenBayes
 import { recoverUploads } from "../storage/index.ts"; // uploads
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
@@ -119,6 +120,11 @@ export interface ModelServerOptions {
    */
   modelLoadTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * The runtimes models are served with, and the remote predictor transformers use (default: the built-in ones,
+   * Seldon's unit settings read from PREDICTIVE_UNIT_ID … in the environment at each load).
+   */
+  runtimes?: RuntimeRegistry;
 }
 
 export const DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024;
@@ -160,8 +166,10 @@ export class ModelServer {
     this.options = options;
     this.logger = options.logger ?? consoleLogger();
     const predictor = options.predictor;
+    const runtimes = options.runtimes ?? builtinRuntimes({ seldon: { unit: () => seldonUnitFromEnv(process.env) } });
+    setRemotePredictorFactory(runtimes.remotePredictor);
     const loader: ModelLoader = async (source, version) => {
-      const model = await loadModel(source, version);
+      const model = await runtimes.create(source, version);
       if (predictor && !model.predictorHost) applyPredictorSettings(model, predictor);
       if (isSeldonComponent(model)) model.metricsSink = this.metrics;
       configureOpenBayesModel(model, { logger: this.logger, gracePeriodMs: options.gracePeriodMs }); // OpenBayes

@@ -53,7 +53,7 @@ const faultyModels = (release: string): Record<string, string> => ({
   rejecter: moduleModel("rejecter", {
     onPredict: `void (async () => { await new Promise((r) => setTimeout(r, 20)); throw new Error("rejection from the rejecter model"); })();`,
   }),
-  // queueMicrotask callbacks lose the async context: attributed by the model's file in the stack instead.
+  // A throw in a queueMicrotask callback: like every stray error, attributed by the model's file in its stack.
   microtask: moduleModel("microtask", {
     onPredict: `queueMicrotask(() => { throw new Error("microtask fault"); });`,
   }),
@@ -62,6 +62,18 @@ const faultyModels = (release: string): Record<string, string> => ({
     onLoad: `setTimeout(() => { throw new Error("looper fault after load"); }, 100);`,
   }),
 });
+
+// A stray throw while load() is still running: it fails that load at once (well before --model_load_timeout).
+const FAULTS_WHILE_LOADING = `import { Model } from ${JSON.stringify(TSERVE)};
+
+export default class FaultsWhileLoading extends Model {
+  override async load(): Promise<void> {
+    setTimeout(() => { throw new Error("fault while loading"); }, 10);
+    await new Promise((r) => setTimeout(r, 30_000));
+    this.ready = true;
+  }
+}
+`;
 
 const HANGING = `import { Model } from ${JSON.stringify(TSERVE)};
 
@@ -169,7 +181,7 @@ describe("a faulty module model does not take the server down", () => {
     expect(child.exitCode).toBeNull();
   });
 
-  it("a throw in a queueMicrotask callback (no async context) is attributed by the model's file in the stack", async () => {
+  it("a throw in a queueMicrotask callback is attributed by the model's file in the stack", async () => {
     expect((await predict(url, "microtask")).status).toBe(200);
     await eventually("microtask to be reloaded", async () => {
       const r = await predict(url, "microtask");
@@ -200,7 +212,7 @@ describe("--model_load_timeout", () => {
   let output: () => string;
 
   beforeAll(async () => {
-    root = await writeRepo(() => ({ healthy: moduleModel("healthy", {}), hanging: HANGING }));
+    root = await writeRepo(() => ({ healthy: moduleModel("healthy", {}), hanging: HANGING, faulting: FAULTS_WHILE_LOADING }));
     ({ child, url, output } = await startCli(["serve", "--model_repository", root, "--model_load_timeout", "1"], await freePort()));
   }, 40_000);
 
@@ -217,6 +229,12 @@ describe("--model_load_timeout", () => {
     expect(output()).toMatch(/failed to load model hanging: load\(\) did not finish within 1 s/);
     const r = await predict(url, "healthy");
     expect(r.status, r.text).toBe(200);
+  });
+
+  it("a stray error while load() runs fails that load with the reason, without waiting for the timeout", async () => {
+    const row = await indexRow(url, "faulting");
+    expect(row).toMatchObject({ state: "UNAVAILABLE", reason: "uncaught exception while loading: fault while loading" });
+    expect(output()).toMatch(/ERROR model faulting: uncaught exception in the model's code[^\n]*fault while loading/);
   });
 
 });

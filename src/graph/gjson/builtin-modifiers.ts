@@ -2,14 +2,16 @@
  * The built-in modifiers: `@reverse @ugly @pretty @this @valid @flatten @join @keys @values @tostr
  * @fromstr @group @dig`. Each takes the current JSON text and its argument text and returns new JSON text.
  */
-import { get } from "./get.ts";
 import { quoteJSON } from "./json-string.ts";
 import { parse } from "./parse.ts";
 import { prettyJSON, uglyJSON, type PrettyOptions } from "./pretty.ts";
-import type { Result } from "./result.ts";
+import type { PathEngine, Result } from "./result.ts";
 import { valid } from "./valid.ts";
 
 export type Modifier = (json: string, arg: string) => string;
+
+/** A modifier as the engine runs it: also handed the engine's `get`, for those that run paths (`@dig`). */
+export type EngineModifier = (json: string, arg: string, get: PathEngine) => string;
 
 /** Reads `{"name": value, …}` options from a modifier argument. */
 function eachOption(arg: string, read: (name: string, value: Result) => void): void {
@@ -153,7 +155,7 @@ function group(json: string): string {
 }
 
 /** Every value found by the path in any object or array, searching depth first. */
-function dig(json: string, arg: string): string {
+function dig(json: string, arg: string, get: PathEngine): string {
   const found: string[] = [];
   const visit = (text: string) => {
     const hit = get(text, arg);
@@ -166,7 +168,7 @@ function dig(json: string, arg: string): string {
   return "[" + found.join(",") + "]";
 }
 
-export const BUILTIN_MODIFIERS: Readonly<Record<string, Modifier>> = {
+export const BUILTIN_MODIFIERS: Readonly<Record<string, EngineModifier>> = {
   pretty,
   ugly: (json) => uglyJSON(json),
   reverse: (json) => reverse(json),

@@ -7,7 +7,7 @@ import { readLiteral } from "./literal.ts";
 import { applyModifier } from "./modifiers.ts";
 import { buildSelection, parseSelection } from "./multipath.ts";
 import { parse } from "./parse.ts";
-import { Result } from "./result.ts";
+import { Result, setPathEngine } from "./result.ts";
 import { newWalk, walkArray, walkObject } from "./walk.ts";
 
 /** Continues with the rest of a path after a component that produced `json` as a whole. */
@@ -21,7 +21,7 @@ export function get(json: string, path: string): Result {
   if (path.length > 1) {
     const lead = path[0];
     if (lead === "@" || lead === "!") {
-      const out = lead === "@" ? applyModifier(json, path) : readLiteral(path);
+      const out = lead === "@" ? applyModifier(json, path, get) : readLiteral(path);
       if (out) return continueWith(out.json, out.rest);
     }
     if (lead === "[" || lead === "{") {
@@ -29,7 +29,7 @@ export function get(json: string, path: string): Result {
       // An unbalanced multipath leaves an empty path behind, as in the reference.
       path = selection ? selection.rest : "";
       if (selection && (path.length === 0 || path[0] === "|" || path[0] === ".")) {
-        const built = new Result("JSON", buildSelection(json, lead, selection.selectors));
+        const built = new Result("JSON", buildSelection(json, lead, selection.selectors, get));
         return path.length > 0 ? built.get(path.slice(1)) : built;
       }
     }
@@ -51,6 +51,9 @@ export function get(json: string, path: string): Result {
   }
   return w.piped ? w.value.get(w.pipe) : w.value;
 }
+
+// The one place the recursion is tied: results run further paths (`Result.get`) with this engine.
+setPathEngine(get);
 
 /** Finds several paths in one document. */
 export function getMany(json: string, ...paths: string[]): Result[] {

@@ -2,13 +2,14 @@
  * The modifier registry and the `@name:arg` path component. A modifier rewrites the JSON it is given;
  * the built-ins are always present, custom ones are added with `addModifier`.
  */
-import { BUILTIN_MODIFIERS, type Modifier } from "./builtin-modifiers.ts";
+import { BUILTIN_MODIFIERS, type EngineModifier, type Modifier } from "./builtin-modifiers.ts";
 import { parse } from "./parse.ts";
+import type { PathEngine } from "./result.ts";
 import { leadingValueLength } from "./scanner.ts";
 
 export type { Modifier };
 
-const registry = new Map<string, Modifier>(Object.entries(BUILTIN_MODIFIERS));
+const registry = new Map<string, EngineModifier>(Object.entries(BUILTIN_MODIFIERS));
 
 /** Registers (or replaces) a modifier, used in paths as `@name` or `@name:arg`. */
 export function addModifier(name: string, fn: Modifier): void {
@@ -31,10 +32,10 @@ export interface ModifierOutput {
 }
 
 /**
- * Runs the modifier component at the start of `path` (which starts with `@`) on `json`.
+ * Runs the modifier component at the start of `path` (which starts with `@`) on `json`, handing it `get`.
  * Undefined when the name is not a registered modifier, so the component is read as a plain key.
  */
-export function applyModifier(json: string, path: string): ModifierOutput | undefined {
+export function applyModifier(json: string, path: string, get: PathEngine): ModifierOutput | undefined {
   let name = path.slice(1);
   let rest = "";
   let hasArg = false;
@@ -74,5 +75,5 @@ export function applyModifier(json: string, path: string): ModifierOutput | unde
       rest = rest.slice(i);
     }
   }
-  return { json: fn(json, arg), rest };
+  return { json: fn(json, arg, get), rest };
 }

@@ -3,8 +3,8 @@
  * find nothing are left out. An object member is named by its explicit key, or else by its path's last
  * component when that is a plain name, or else `_`.
  */
-import { get } from "./get.ts";
 import { quoteJSON } from "./json-string.ts";
+import type { PathEngine } from "./result.ts";
 import { valid } from "./valid.ts";
 
 export interface Selector {
@@ -98,8 +98,8 @@ function memberName(selector: Selector): string {
   return quoteJSON(isPlainName(last) ? last : "_");
 }
 
-/** Builds the array (`kind` "[") or object (`kind` "{") of what each selector finds in `json`. */
-export function buildSelection(json: string, kind: "[" | "{", selectors: Selector[]): string {
+/** Builds the array (`kind` "[") or object (`kind` "{") of what each selector finds in `json` with `get`. */
+export function buildSelection(json: string, kind: "[" | "{", selectors: Selector[], get: PathEngine): string {
   const parts: string[] = [];
   for (const selector of selectors) {
     const found = get(json, selector.path);

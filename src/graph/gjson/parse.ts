@@ -3,8 +3,8 @@
  * the rest of the text as its raw JSON (trailing text included); scalars stop where their token stops,
  * and an unterminated string runs to the end of the text.
  */
-import { EMPTY, Result } from "./result.ts";
-import { literalEnd, literalResult, numberEnd, numberResult, scanString, stringResult, valueKindAt } from "./scanner.ts";
+import { EMPTY, literalResult, numberResult, Result, stringResult } from "./result.ts";
+import { literalEnd, numberEnd, scanString, valueKindAt } from "./scanner.ts";
 
 /** Parses a document into a result. Text that cannot start a value gives a non-existent result. */
 export function parse(json: string): Result {

@@ -1,16 +1,32 @@
 /**
  * A query's answer: the raw JSON text it came from plus typed views of it (string, number, boolean).
  * Views follow the reference engine: numbers print as their raw text when it is a plain integer,
- * strings convert to numbers and booleans the way Go's strconv reads them.
+ * strings convert to numbers and booleans the way Go's strconv reads them. Also here: building results from
+ * the raw values the scanner finds.
  */
 import { formatGoFloat, parseGoFloat } from "./go-number.ts";
-import { get } from "./get.ts";
-import { readValue, scanString, stringResult } from "./scanner.ts";
+import { unescapeJSON } from "./json-string.ts";
+import { containerEnd, literalEnd, numberEnd, scanString, valueKindAt, type StringScan } from "./scanner.ts";
 
 export type ResultType = "Null" | "False" | "Number" | "String" | "True" | "JSON";
 
 /** A JavaScript value built from a result: what `JSON.parse` would give, read leniently. */
 export type JSONValue = null | boolean | number | string | JSONValue[] | { [key: string]: JSONValue };
+
+/**
+ * Runs a path against JSON text: the engine's `get`. It is handed in by `get.ts` when the engine loads
+ * (`setPathEngine`), so that results, modifiers and multipaths can run further paths without importing it.
+ */
+export type PathEngine = (json: string, path: string) => Result;
+
+let engine: PathEngine = () => {
+  throw new Error("GJSON: the path engine is not loaded (import get from the gjson index)");
+};
+
+/** Installs the engine `Result.get` runs; `get.ts` calls it once, as it loads. */
+export function setPathEngine(get: PathEngine): void {
+  engine = get;
+}
 
 const TRUE_WORDS = new Set(["1", "t", "true"]);
 
@@ -84,7 +100,7 @@ export class Result {
 
   /** Runs a further path against this result's raw JSON. */
   get(path: string): Result {
-    return get(this.raw, path);
+    return engine(this.raw, path);
   }
 
   isArray(): boolean {
@@ -198,3 +214,58 @@ export const EMPTY = new Result();
 /** Bare booleans, as `~` query operands produce them. */
 export const TRUE_RESULT = new Result("True");
 export const FALSE_RESULT = new Result("False");
+
+/** Builds the result of a string whose raw text runs from `open` (its quote) to `scan.end`. */
+export function stringResult(json: string, open: number, scan: StringScan): Result {
+  const raw = json.slice(open, scan.end);
+  const inner = raw.slice(1, scan.closed ? -1 : undefined);
+  return new Result("String", raw, scan.escaped ? unescapeJSON(inner) : inner);
+}
+
+export function literalResult(raw: string): Result {
+  const type = raw[0] === "t" ? "True" : raw[0] === "f" ? "False" : "Null";
+  return new Result(type, raw);
+}
+
+export function numberResult(raw: string): Result {
+  return new Result("Number", raw, "", parseGoFloat(raw));
+}
+
+/** A value found by `readValue`, with the index just past it. */
+export interface ValueScan {
+  end: number;
+  value: Result;
+}
+
+/**
+ * Reads the next value at or after `i`, skipping anything that cannot start one (separators, garbage).
+ * Returns undefined when the document ends first or a string is left open.
+ */
+export function readValue(json: string, i: number): ValueScan | undefined {
+  for (; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c <= 0x20) continue;
+    switch (valueKindAt(json, i)) {
+      case "container": {
+        const end = containerEnd(json, i);
+        return { end, value: new Result("JSON", json.slice(i, end)) };
+      }
+      case "string": {
+        const scan = scanString(json, i + 1);
+        if (!scan.closed) return undefined;
+        return { end: scan.end, value: stringResult(json, i, scan) };
+      }
+      case "literal": {
+        const end = literalEnd(json, i);
+        return { end, value: literalResult(json.slice(i, end)) };
+      }
+      case "number": {
+        const end = numberEnd(json, i);
+        return { end, value: numberResult(json.slice(i, end)) };
+      }
+      default:
+        break;
+    }
+  }
+  return undefined;
+}

@@ -1,11 +1,9 @@
 /**
  * Scanning raw JSON text without building values: where a string, a container, a literal or a number ends.
  * These scanners are deliberately forgiving, as the reference engine's are: they find ends, they do not
- * validate, so malformed documents give the same partial answers the reference gives.
+ * validate, so malformed documents give the same partial answers the reference gives. Turning what they
+ * find into `Result`s is `result.ts`'s job, so this module stays a leaf.
  */
-import { parseGoFloat } from "./go-number.ts";
-import { unescapeJSON } from "./json-string.ts";
-import { Result } from "./result.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -96,61 +94,6 @@ export function valueKindAt(json: string, i: number): ValueKind {
     default:
       return "none";
   }
-}
-
-/** Builds the result of a string whose raw text runs from `open` (its quote) to `scan.end`. */
-export function stringResult(json: string, open: number, scan: StringScan): Result {
-  const raw = json.slice(open, scan.end);
-  const inner = raw.slice(1, scan.closed ? -1 : undefined);
-  return new Result("String", raw, scan.escaped ? unescapeJSON(inner) : inner);
-}
-
-export function literalResult(raw: string): Result {
-  const type = raw[0] === "t" ? "True" : raw[0] === "f" ? "False" : "Null";
-  return new Result(type, raw);
-}
-
-export function numberResult(raw: string): Result {
-  return new Result("Number", raw, "", parseGoFloat(raw));
-}
-
-/** A value found by `readValue`, with the index just past it. */
-export interface ValueScan {
-  end: number;
-  value: Result;
-}
-
-/**
- * Reads the next value at or after `i`, skipping anything that cannot start one (separators, garbage).
- * Returns undefined when the document ends first or a string is left open.
- */
-export function readValue(json: string, i: number): ValueScan | undefined {
-  for (; i < json.length; i++) {
-    const c = json.charCodeAt(i);
-    if (c <= 0x20) continue;
-    switch (valueKindAt(json, i)) {
-      case "container": {
-        const end = containerEnd(json, i);
-        return { end, value: new Result("JSON", json.slice(i, end)) };
-      }
-      case "string": {
-        const scan = scanString(json, i + 1);
-        if (!scan.closed) return undefined;
-        return { end: scan.end, value: stringResult(json, i, scan) };
-      }
-      case "literal": {
-        const end = literalEnd(json, i);
-        return { end, value: literalResult(json.slice(i, end)) };
-      }
-      case "number": {
-        const end = numberEnd(json, i);
-        return { end, value: numberResult(json.slice(i, end)) };
-      }
-      default:
-        break;
-    }
-  }
-  return undefined;
 }
 
 /**

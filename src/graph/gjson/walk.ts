@@ -8,18 +8,8 @@ import { parseIndexStep, parseKeyStep, splitPipe, type IndexStep } from "./path.
 import { queryMatches } from "./query.ts";
 import { unescapeJSON } from "./json-string.ts";
 import { matchPattern } from "./match.ts";
-import { EMPTY, Result } from "./result.ts";
-import {
-  containerEnd,
-  literalEnd,
-  literalResult,
-  numberEnd,
-  numberResult,
-  readValue,
-  scanString,
-  stringResult,
-  valueKindAt,
-} from "./scanner.ts";
+import { EMPTY, literalResult, numberResult, readValue, Result, stringResult } from "./result.ts";
+import { containerEnd, literalEnd, numberEnd, scanString, valueKindAt } from "./scanner.ts";
 
 /** The state of one walk: the document, the answer so far, and a pipe to apply to the answer. */
 export interface Walk {

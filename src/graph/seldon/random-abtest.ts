@@ -1,28 +1,17 @@
 import { InvalidInput } from "../../errors/index.ts";
 import { SeldonError } from "../../protocol/seldon/index.ts";
 import type { SeldonFeedback, SeldonMessage } from "../../protocol/seldon/index.ts";
-import type { SeldonParameter } from "./spec.ts";
+import { ratioAFromParameters, type SeldonParameter } from "./spec.ts";
 import type { SeldonCallContext, SeldonUnit } from "./unit.ts";
+
+// Parsing ratioA lives in spec.ts, which validates graphs with it; it is re-exported here beside the unit.
+export { ratioAFromParameters };
 
 export interface RandomABTestOptions {
   /** Probability of routing to child 0 (default 0.5). */
   ratioA?: number;
   /** A number in [0, 1); tests inject a deterministic one (default Math.random). */
   random?: () => number;
-}
-
-/** Reads `ratioA` (FLOAT or DOUBLE, in [0, 1], default 0.5) from a RANDOM_ABTEST node's parameters. */
-export function ratioAFromParameters(parameters: readonly SeldonParameter[], node = "RANDOM_ABTEST"): number {
-  const p = parameters.find((x) => x.name === "ratioA");
-  if (!p) return 0.5;
-  if (p.type !== "FLOAT" && p.type !== "DOUBLE") {
-    throw new InvalidInput(`RANDOM_ABTEST node '${node}': parameter ratioA must have type FLOAT (it has ${p.type})`);
-  }
-  const ratio = p.value.trim() === "" ? Number.NaN : Number(p.value);
-  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
-    throw new InvalidInput(`RANDOM_ABTEST node '${node}': ratioA must be a number between 0 and 1 (it is '${p.value}')`);
-  }
-  return ratio;
 }
 
 /**

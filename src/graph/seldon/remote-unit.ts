@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { createDispatcher, type Dispatcher, NetworkError, send, TimeoutError } from "../../net/index.ts";
 import { SeldonError } from "../../protocol/seldon/index.ts";
 import type { SeldonFeedback, SeldonMessage, SeldonStatus } from "../../protocol/seldon/index.ts";
 import type { SeldonCallContext, SeldonUnit } from "./unit.ts";
@@ -35,8 +34,6 @@ const BODY_SNIPPET = 200;
 /** Network failures that mean "nobody is serving there" rather than "it broke mid-call". */
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
-class CallTimeout extends Error {}
-
 interface RawReply {
   status: number;
   text: string;
@@ -52,7 +49,7 @@ export class RemoteSeldonUnit implements SeldonUnit {
   /** `http://host:port` */
   readonly baseUrl: string;
   private readonly url: URL;
-  private readonly agent: HttpAgent;
+  private pool?: Dispatcher;
   private readonly timeoutMs: number;
   private readonly extraHeaders: readonly string[];
 
@@ -67,8 +64,6 @@ export class RemoteSeldonUnit implements SeldonUnit {
       throw new TypeError(`Seldon microservice '${name}': ${base} is not an http:// or https:// URL`);
     }
     this.baseUrl = this.url.origin;
-    const secure = this.url.protocol === "https:";
-    this.agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new HttpAgent({ keepAlive: true, maxSockets: 256 });
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.extraHeaders = options.forwardHeaders ?? [];
   }
@@ -110,8 +105,11 @@ export class RemoteSeldonUnit implements SeldonUnit {
     return this.parse("/metadata", await this.send("GET", "/metadata", undefined, {}));
   }
 
+  /** Drops this unit's kept-alive connections (a later call opens new ones). */
   async close(): Promise<void> {
-    this.agent.destroy();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy().catch(() => {});
   }
 
   private async post(path: string, body: unknown, ctx: SeldonCallContext, puid: string | undefined): Promise<SeldonMessage> {
@@ -160,42 +158,32 @@ export class RemoteSeldonUnit implements SeldonUnit {
     );
   }
 
-  private send(method: "GET" | "POST", path: string, body: Buffer | undefined, headers: Record<string, string>): Promise<RawReply> {
-    const secure = this.url.protocol === "https:";
-    const send = secure ? httpsRequest : httpRequest;
-    const target = new URL(path, this.url);
-    const timeoutMs = this.timeoutMs;
-    return new Promise<RawReply>((resolve, reject) => {
-      const requestHeaders: Record<string, string> = { accept: "application/json", ...headers };
-      if (body) {
-        requestHeaders["content-type"] = "application/json";
-        requestHeaders["content-length"] = String(body.byteLength);
-      }
-      const req = send(target, { method, agent: this.agent, headers: requestHeaders }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 502, text: Buffer.concat(chunks).toString("utf8") });
-        });
-        res.on("error", (err) => fail(err));
-      });
+  private async send(method: "GET" | "POST", path: string, body: Buffer | undefined, headers: Record<string, string>): Promise<RawReply> {
+    const requestHeaders: Record<string, string> = { accept: "application/json", ...headers };
+    if (body) {
+      requestHeaders["content-type"] = "application/json";
+      requestHeaders["content-length"] = String(body.byteLength);
+    }
+    try {
       // One deadline for the whole exchange, connection to last byte.
-      const timer = setTimeout(() => req.destroy(new CallTimeout()), timeoutMs);
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        reject(this.networkError(path, err, timeoutMs));
-      };
-      req.on("error", fail);
-      req.end(body);
-    });
+      const reply = await send({ method, url: new URL(path, this.url), headers: requestHeaders, body, timeoutMs: this.timeoutMs, dispatcher: this.connections() });
+      return { status: reply.status, text: reply.body.toString("utf8") };
+    } catch (err) {
+      throw this.networkError(path, err as Error, this.timeoutMs);
+    }
+  }
+
+  /** Its own pool, so that close() drops exactly this unit's connections. */
+  private connections(): Dispatcher {
+    this.pool ??= createDispatcher({ maxConnectionsPerOrigin: 256 });
+    return this.pool;
   }
 
   private networkError(path: string, err: Error, timeoutMs: number): SeldonError {
-    if (err instanceof CallTimeout) {
+    if (err instanceof TimeoutError) {
       return new SeldonError(`${this.label(path)} did not answer within ${timeoutMs / 1000} s`, 504, "MICROSERVICE_INTERNAL_ERROR");
     }
-    const code = (err as NodeJS.ErrnoException).code ?? "";
+    const code = err instanceof NetworkError ? err.code : "";
     if (UNREACHABLE.has(code)) {
       const what = code === "ECONNREFUSED" ? "refused the connection" : `is unreachable (${code})`;
       return new SeldonError(`Seldon microservice '${this.name}' at ${this.url.host} ${what}`, 503, "MICROSERVICE_INTERNAL_ERROR", { cause: err });

@@ -1,6 +1,5 @@
 import { parseAllDocuments } from "yaml";
 import { InvalidInput, Unsupported } from "../../errors/index.ts";
-import { ratioAFromParameters } from "./random-abtest.ts";
 
 export type SeldonNodeType = "MODEL" | "ROUTER" | "COMBINER" | "TRANSFORMER" | "OUTPUT_TRANSFORMER";
 export type SeldonNodeMethod = "TRANSFORM_INPUT" | "TRANSFORM_OUTPUT" | "ROUTE" | "AGGREGATE" | "SEND_FEEDBACK";
@@ -346,6 +345,20 @@ export function parameterValues(params: readonly SeldonParameter[]): Record<stri
   const out: Record<string, string | number | boolean> = {};
   for (const p of params) out[p.name] = parameterValue(p);
   return out;
+}
+
+/** Reads `ratioA` (FLOAT or DOUBLE, in [0, 1], default 0.5) from a RANDOM_ABTEST node's parameters. */
+export function ratioAFromParameters(parameters: readonly SeldonParameter[], node = "RANDOM_ABTEST"): number {
+  const p = parameters.find((x) => x.name === "ratioA");
+  if (!p) return 0.5;
+  if (p.type !== "FLOAT" && p.type !== "DOUBLE") {
+    throw new InvalidInput(`RANDOM_ABTEST node '${node}': parameter ratioA must have type FLOAT (it has ${p.type})`);
+  }
+  const ratio = p.value.trim() === "" ? Number.NaN : Number(p.value);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    throw new InvalidInput(`RANDOM_ABTEST node '${node}': ratioA must be a number between 0 and 1 (it is '${p.value}')`);
+  }
+  return ratio;
 }
 
 /** Seldon's executor: a node's type and its `methods` both switch steps on. */

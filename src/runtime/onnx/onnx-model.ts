@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../../errors/index.ts";
 import { Model, type ModelOptions, type RequestContext } from "../../model/index.ts";
@@ -36,6 +37,19 @@ export class OnnxModel extends Model {
       intraOpNumThreads: threads,
       ...this.options.sessionOptions,
     });
+    if (this.options.inputs) {
+      // A typo in settings would otherwise only show as every request failing with "Input ... is missing".
+      const names = this.session.inputMetadata.map((m) => m.name);
+      const absent = this.options.inputs.filter((m) => !names.includes(m.name)).map((m) => `'${m.name}'`);
+      if (absent.length > 0) {
+        const session = this.session;
+        this.session = undefined;
+        await session.release();
+        throw new InvalidInput(
+          `Model ${this.name}: model-settings.json names input${absent.length > 1 ? "s" : ""} ${absent.join(", ")}, which ${basename(this.options.path)} does not have; its inputs are: ${names.join(", ") || "none"}`,
+        );
+      }
+    }
     this.inputs = this.options.inputs ?? this.session.inputMetadata.map(toMetadata);
     this.outputs = this.options.outputs ?? this.session.outputMetadata.map(toMetadata);
     this.ready = true;

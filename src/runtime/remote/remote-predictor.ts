@@ -6,7 +6,8 @@ import {
   InferenceTimeoutError,
 } from "../../client/index.ts";
 import { BadGateway, InvalidInput, TServeError, toTServeError, UpstreamTimeout } from "../../errors/index.ts";
-import type { PredictorSettings, RemotePredictor, RequestContext } from "../../model/index.ts";
+import type { PredictorSettings, RemotePredictor, RemotePredictorFactory, RequestContext } from "../../model/index.ts";
+import { send } from "../../net/index.ts";
 import { type InferRequest, type InferResponse, isInferRequest, isPlainObject, v2 } from "../../protocol/index.ts";
 
 const PROBE_TIMEOUT_MS = 5000;
@@ -91,11 +92,14 @@ export class ClientPredictor implements RemotePredictor {
     if (this.grpc) return this.grpc.isModelReady(modelName, undefined, { timeoutMs });
     if (this.protocol === "v1") {
       // KServe's V1 probe: GET /v1/models/{name} answers {"name", "ready": true}.
-      const r = await fetch(`${this.rest!.url}/v1/models/${encodeURIComponent(modelName)}`, {
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const body = (await r.json().catch(() => undefined)) as { ready?: boolean } | undefined;
-      return r.ok && body?.ready === true;
+      const r = await send({ method: "GET", url: `${this.rest!.url}/v1/models/${encodeURIComponent(modelName)}`, timeoutMs });
+      let body: { ready?: boolean } | undefined;
+      try {
+        body = JSON.parse(r.body.toString("utf8")) as { ready?: boolean };
+      } catch {
+        body = undefined;
+      }
+      return r.status >= 200 && r.status < 300 && body?.ready === true;
     }
     return this.rest!.isModelReady(modelName, undefined, { timeoutMs });
   }
@@ -167,3 +171,6 @@ function toInferRequest(payload: unknown): InferRequest {
   if (isPlainObject(payload) && Array.isArray(payload.inputs)) return v2.decodeInferRequestJson(payload);
   throw new InvalidInput('Expected "inputs" to be a list: a V2 predictor needs an InferRequest from preprocess');
 }
+
+/** The built-in remote predictor: tserve's REST and gRPC inference clients. */
+export const clientPredictorFactory: RemotePredictorFactory = (settings) => new ClientPredictor(settings);

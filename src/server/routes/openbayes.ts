@@ -1,8 +1,8 @@
-import { request as httpRequest, Agent, type IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { InvalidInput } from "../../errors/index.ts";
+import { createDispatcher, open } from "../../net/index.ts";
 import type { DataPlane, Model } from "../../model/index.ts";
 import { encodeAnswer, openBayesErrorReply, type PredictInput } from "../../protocol/openbayes/index.ts";
 import { isCustomServerModel, isOpenBayesPredictor, type CustomServerModel, type OpenBayesPredictor } from "../../runtime/index.ts";
@@ -91,6 +91,10 @@ async function sendResponse(reply: FastifyReply, response: Response): Promise<Fa
 
 // ---- custom: a reverse proxy to start.sh's server ----
 
+async function* chunksOf(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* stream;
+}
+
 /** Headers that describe one connection, not the message: never forwarded either way. */
 const HOP_BY_HOP = new Set([
   "connection",
@@ -124,8 +128,8 @@ function forwardable(headers: Record<string, string | string[] | undefined>, req
 
 function registerProxyRoutes(app: FastifyInstance, dataplane: DataPlane, options: OpenBayesRoutesOptions): void {
   const { modelName, logger } = options;
-  const agent = new Agent({ keepAlive: true });
-  app.addHook("onClose", async () => agent.destroy());
+  const pool = createDispatcher();
+  app.addHook("onClose", async () => pool.destroy().catch(() => {}));
 
   const server = (): CustomServerModel | undefined => {
     try {
@@ -157,31 +161,41 @@ function registerProxyRoutes(app: FastifyInstance, dataplane: DataPlane, options
     headers["x-forwarded-for"] = forwardedFor ? `${forwardedFor}, ${req.ip}` : req.ip;
     headers["x-forwarded-proto"] ??= req.protocol;
     if (req.headers.host) headers["x-forwarded-host"] ??= req.headers.host;
-    return new Promise<FastifyReply>((resolve) => {
-      const upstream = httpRequest(
-        { host: target.host, port: target.port, method: req.method, path: req.url, headers, agent },
-        (res: IncomingMessage) => {
-          reply.code(res.statusCode ?? 502);
-          for (const [k, v] of Object.entries(forwardable(res.headers))) reply.header(k, v);
-          resolve(reply.send(res));
-        },
-      );
-      upstream.on("error", (err) => {
-        if (reply.sent || reply.raw.headersSent) {
+    // A client that goes away takes its upstream request with it.
+    const gone = new AbortController();
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    // Only a request that announces a body has one to stream on (a GET must not turn into a chunked upload).
+    const sized = req.headers["content-length"] !== undefined;
+    const chunked = !sized && req.headers["transfer-encoding"] !== undefined;
+    const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+    return open({
+      method: req.method,
+      url: `http://${host}:${target.port}${req.url}`,
+      headers,
+      // undici would send a small chunked body that has fully arrived with a content-length: as an iterable it stays chunked.
+      body: sized ? req.raw : chunked ? chunksOf(req.raw) : undefined,
+      dispatcher: pool,
+      signal: gone.signal,
+    }).then(
+      (res) => {
+        reply.code(res.status);
+        for (const [k, v] of Object.entries(forwardable(res.headers))) reply.header(k, v);
+        res.body.on("error", (err) => reply.raw.destroy(err));
+        return reply.send(res.body);
+      },
+      (err: Error) => {
+        if (reply.sent || reply.raw.headersSent || gone.signal.aborted) {
           reply.raw.destroy(err);
-          return resolve(reply);
+          return reply;
         }
         const now = server();
         const message = now && !now.target ? now.unavailableReason : `The custom server of ${modelName} did not answer: ${err.message}`;
         logger.log("error", `${req.method} ${req.url.split("?")[0]} -> ${now && !now.target ? 503 : 502}: ${message}`);
-        resolve(sendJson(reply, now && !now.target ? 503 : 502, { error: message }));
-      });
-      // A client that goes away takes its upstream request with it.
-      reply.raw.on("close", () => {
-        if (!reply.raw.writableFinished) upstream.destroy();
-      });
-      req.raw.pipe(upstream);
-    });
+        return sendJson(reply, now && !now.target ? 503 : 502, { error: message });
+      },
+    );
   };
 
   // Bodies stay unread streams here: the proxy pipes them to the custom server as they arrive.

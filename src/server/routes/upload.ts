@@ -95,13 +95,13 @@ export function registerUploadRoutes(app: FastifyInstance, dataplane: DataPlane,
         if (!options.allowCodeUploads) await refuseCode(extracted.root);
         await checkServable(extracted.root, name);
         // The swap and the load are one change of the model: a load, unload or upload of it meanwhile gets 409.
-        await dataplane.repository.mutations.run(name, "upload", () =>
+        await dataplane.repository.mutations.run(name, "upload", (change) =>
           installModelFolder({
             root,
             name,
             staged: extracted.root,
             workDir: work,
-            activate: () => dataplane.repository.install(name),
+            activate: () => dataplane.repository.install(name, change),
             log: (level, message) => options.logger.log(level, message),
           }),
         );

@@ -1,39 +1,28 @@
-/** Retries with exponential backoff and jitter, for transient storage failures only (5xx, 429, resets, timeouts). */
-import { abortError } from "./transport.ts";
+/**
+ * Storage's retry policy on net's one `retry`: transient storage failures only (5xx, 429, resets, timeouts, as
+ * `statusError` / `connectionError` mark them), backoff from 250 ms doubling to at most 10 s, with jitter.
+ */
+import { retry } from "../../net/index.ts";
 import { isRetryable } from "./errors.ts";
+import { abortError } from "./transport.ts";
 
 export interface RetryOptions {
-  /** Total attempts, the first included (S3_MAX_ATTEMPTS). */
+  /** Total attempts, the first included (S3_MAX_ATTEMPTS): `retries` is one less. */
   maxAttempts: number;
   signal?: AbortSignal;
-  /** First backoff in ms; doubled each attempt, capped at 10 s, with ±50 % jitter. */
+  /** First backoff in ms; doubled each attempt, capped at 10 s. */
   baseDelayMs?: number;
 }
 
 export async function withRetries<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const attempts = Math.max(1, Math.floor(options.maxAttempts));
-  const base = options.baseDelayMs ?? 250;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (err) {
-      if (attempt >= attempts || !isRetryable(err) || options.signal?.aborted) throw err;
-      const delay = Math.min(base * 2 ** (attempt - 1), 10_000) * (0.5 + Math.random() / 2);
-      await sleep(delay, options.signal);
-    }
+  const retries = Math.max(1, Math.floor(options.maxAttempts)) - 1;
+  const policy = { retries, baseDelayMs: options.baseDelayMs ?? 250, maxDelayMs: 10_000, retryOn: isRetryable, signal: options.signal };
+  try {
+    // Storage numbers attempts from 1.
+    return await retry(policy, (n) => fn(n + 1));
+  } catch (err) {
+    // Aborted while waiting between attempts: storage's own AbortError.
+    if (options.signal?.aborted && (err as Error)?.name === "AbortError" && !(options.signal.reason instanceof Error)) throw abortError(options.signal);
+    throw err;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,11 +1,11 @@
 /**
- * One HTTP(S) exchange over node:http/https (not fetch: S3_VERIFY_SSL=0 and AWS_CA_BUNDLE need per-request TLS
- * options), with separate connect and read (idle) timeouts and an AbortSignal. The body is streamed, never buffered.
+ * One storage HTTP(S) exchange over the shared outbound layer (`net/`): pooled keep-alive connections whose TLS
+ * options may differ per backend (S3_VERIFY_SSL=0, AWS_CA_BUNDLE), separate connect and read (idle) timeouts, an
+ * AbortSignal, and a body that streams, never buffered. Failures are storage's typed errors.
  */
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
-import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
 import { UpstreamTimeout } from "../../errors/index.ts";
+import { abortError as netAbortError, type IncomingHeaders, open, TimeoutError } from "../../net/index.ts";
 import { connectionError, retryable } from "./errors.ts";
 
 export interface TransportOptions {
@@ -32,78 +32,49 @@ export interface HttpExchange {
 
 export interface HttpResponse {
   status: number;
-  headers: IncomingHttpHeaders;
-  body: IncomingMessage;
+  headers: IncomingHeaders;
+  body: Readable;
   url: URL;
 }
 
 /** The error an AbortSignal carries, or a plain AbortError. */
 export function abortError(signal: AbortSignal | undefined): Error {
-  const reason = signal?.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error("The download was aborted");
-  err.name = "AbortError";
-  return err;
+  return netAbortError(signal, "The download was aborted");
 }
 
 /** Sends one request and resolves with the answer's status and headers once they arrive; the body streams. */
-export function send(exchange: HttpExchange, options: TransportOptions): Promise<HttpResponse> {
+export async function send(exchange: HttpExchange, options: TransportOptions): Promise<HttpResponse> {
   const { url, what } = exchange;
   const { signal } = options;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  const isHttps = url.protocol === "https:";
-  const doRequest = isHttps ? httpsRequest : httpRequest;
+  if (signal?.aborted) throw abortError(signal);
   const headers: Record<string, string> = { ...exchange.headers };
   if (exchange.body !== undefined) headers["content-length"] = String(Buffer.byteLength(exchange.body));
-
-  return new Promise<HttpResponse>((resolve, reject) => {
-    let response: IncomingMessage | undefined;
-    let settled = false;
-
-    const req = doRequest(url, {
-      method: exchange.method,
-      headers,
-      ...(isHttps ? { rejectUnauthorized: options.rejectUnauthorized !== false, ...(options.ca ? { ca: options.ca } : {}) } : {}),
-    });
-
-    const fail = (err: Error) => {
-      clearTimeout(connectTimer);
-      signal?.removeEventListener("abort", onAbort);
-      if (response) response.destroy(err);
-      else req.destroy(err);
-    };
-    const onAbort = () => fail(abortError(signal));
-    signal?.addEventListener("abort", onAbort, { once: true });
-
-    const connectTimer = setTimeout(
-      () => fail(retryable(new UpstreamTimeout(`Connecting to ${what} timed out after ${options.connectTimeoutMs} ms`))),
-      options.connectTimeoutMs,
-    );
-    req.on("socket", (socket: Socket) => {
-      const connected = () => clearTimeout(connectTimer);
-      if (!socket.connecting) connected();
-      else socket.once(isHttps ? "secureConnect" : "connect", connected);
-    });
-    req.setTimeout(options.readTimeoutMs, () =>
-      fail(retryable(new UpstreamTimeout(`${what} sent nothing for ${options.readTimeoutMs} ms (read timeout)`))),
-    );
-
-    req.on("error", (err) => {
-      clearTimeout(connectTimer);
-      signal?.removeEventListener("abort", onAbort);
-      if (settled) return;
-      settled = true;
-      reject(err.name === "AbortError" || err instanceof UpstreamTimeout ? err : connectionError(err, what, options.tlsHint));
-    });
-    req.on("response", (res) => {
-      clearTimeout(connectTimer);
-      response = res;
-      res.once("close", () => signal?.removeEventListener("abort", onAbort));
-      settled = true;
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
-    });
-    req.end(exchange.body);
+  const tls = url.protocol === "https:" ? { rejectUnauthorized: options.rejectUnauthorized !== false, ...(options.ca ? { ca: options.ca } : {}) } : undefined;
+  const res = await open({
+    method: exchange.method,
+    url,
+    headers,
+    body: exchange.body,
+    connectTimeoutMs: options.connectTimeoutMs,
+    idleTimeoutMs: options.readTimeoutMs,
+    tls,
+    signal,
+    mapError: (err) => {
+      if (err instanceof TimeoutError) {
+        return retryable(
+          new UpstreamTimeout(
+            err.phase === "connect"
+              ? `Connecting to ${what} timed out after ${options.connectTimeoutMs} ms`
+              : `${what} sent nothing for ${options.readTimeoutMs} ms (read timeout)`,
+            { cause: err },
+          ),
+        );
+      }
+      if (err.name === "AbortError" || err === signal?.reason) return err;
+      return connectionError(err, what, options.tlsHint);
+    },
   });
+  return { ...res, url };
 }
 
 /** Reads a (small) answer body as text, up to `limit` bytes; the rest is discarded. */

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Model, ModelRepository } from "../../../src/model/index.ts";
-import { currentFaultScope, type FaultScope, ReloadBudget, readableStack, scopeForStack, stackFiles } from "../../../src/model/faults.ts";
+import { Model, type ModelLoader, ModelRepository, type ModelSource } from "../../../src/model/index.ts";
+import { type FaultScope, ReloadBudget, readableStack, scopeForStack, stackFiles } from "../../../src/model/faults.ts";
 
 class Plain extends Model {
   loads = 0;
@@ -26,36 +26,75 @@ class NeverLoads extends Model {
   }
 }
 
-function repo(options: { loadTimeoutMs?: number } = {}): { repository: ModelRepository; logs: string[] } {
+function repo(options: { loadTimeoutMs?: number; loader?: ModelLoader } = {}): { repository: ModelRepository; logs: string[] } {
   const logs: string[] = [];
   const repository = new ModelRepository({ ...options, events: { log: (level, message) => logs.push(`${level} ${message}`) } });
   return { repository, logs };
 }
 
-function scopeOf(repository: ModelRepository, model: Model): FaultScope {
-  const scope = repository.within(model, () => currentFaultScope());
-  if (!scope) throw new Error("no fault scope");
+const DIR = join("/srv", "repo", "m");
+/** A stray error's stack whose top frame is a timer callback in `dir`'s model.ts (below one in tserve-like code). */
+const stackIn = (dir: string) =>
+  [
+    "Error: boom",
+    `    at Timeout._onTimeout (${pathToFileURL(join(dir, "model.ts")).href}?mtime=1:4:11)`,
+    "    at listOnTimeout (node:internal/timers:581:17)",
+  ].join("\n");
+
+/** A repository serving `model` (every load hands back that same instance) from the folder DIR. */
+async function served(model: Model, options: { loadTimeoutMs?: number } = {}) {
+  const r = repo({ ...options, loader: async () => model });
+  await r.repository.addSource(source("m"));
+  return r;
+}
+
+function source(name: string, dir = DIR): ModelSource {
+  return { name, dir, settings: {}, versions: [{ dir }] };
+}
+
+function scopeOf(repository: ModelRepository, dir = DIR): FaultScope {
+  const scope = repository.faultScopeForStack(stackIn(dir));
+  if (!scope) throw new Error("no fault scope for a stack in " + dir);
   return scope;
 }
 
-describe("fault scopes", () => {
-  it("calls into a loaded model run in its scope, which names it; other code runs in none", async () => {
-    const { repository } = repo();
+describe("fault attribution by stack", () => {
+  it("a stack running through a served model's folder names that model; other stacks name none", async () => {
     const model = new Plain("m");
-    await repository.register(model);
-    expect(currentFaultScope()).toBeUndefined();
-    const scope = scopeOf(repository, model);
-    expect(scope).toMatchObject({ name: "m", model, owner: repository });
-    // It follows the model's timers and promises.
-    const inTimer = await repository.within(model, () => new Promise((r) => setTimeout(() => r(currentFaultScope()), 0)));
-    expect(inTimer).toBe(scope);
+    const { repository } = await served(model);
+    expect(scopeOf(repository)).toMatchObject({ name: "m", model, owner: repository, dir: DIR });
+    expect(repository.faultScopeForStack("Error: x\n    at f (/srv/repo/other/model.ts:1:1)")).toBeUndefined();
+    expect(repository.faultScopeForStack(undefined)).toBeUndefined();
+    // A model registered in code has no folder: nothing can be attributed to it.
+    await repository.register(new Plain("coded"));
+    expect(repository.faultScopeForStack(stackIn(DIR))?.name).toBe("m");
   });
 
-  it("a fault of a READY model marks it UNAVAILABLE with the reason, unloads and reloads it", async () => {
-    const { repository, logs } = repo();
+  it("a load under way is named, even before the loader has built it; after an unload, the instance that served", async () => {
+    let finishImport: () => void = () => undefined;
     const model = new Plain("m");
-    await repository.register(model);
-    await repository.fault(scopeOf(repository, model), new Error("boom in a timer"), "uncaughtException");
+    const { repository } = repo({ loader: () => new Promise<Model>((r) => (finishImport = () => r(model))) });
+    const loading = repository.addSource(source("m"));
+    await new Promise((r) => setTimeout(r, 0));
+    // Still importing the module: the scope has no instance yet, but a fault would fail this load.
+    const importing = scopeOf(repository);
+    expect(importing).toMatchObject({ name: "m", failLoad: expect.any(Function) });
+    expect(importing.model).toBeUndefined();
+    finishImport();
+    await loading;
+    expect(scopeOf(repository)).toMatchObject({ model, failLoad: undefined });
+    await repository.unload("m");
+    // Its leftovers (a timer it did not clear) are still the model's, not the process's: fault() only logs them.
+    expect(scopeOf(repository)).toMatchObject({ model, failLoad: undefined });
+    expect(repository.faultScopeForStack(stackIn(join("/srv", "repo", "never-loaded")))).toBeUndefined();
+  });
+});
+
+describe("faults", () => {
+  it("a fault of a READY model marks it UNAVAILABLE with the reason, unloads and reloads it", async () => {
+    const model = new Plain("m");
+    const { repository, logs } = await served(model);
+    await repository.fault(scopeOf(repository), new Error("boom in a timer"), "uncaughtException");
     expect(model.unloads).toBe(1);
     expect(model.loads).toBe(2);
     expect(repository.index()).toEqual([{ name: "m", state: "READY", reason: "" }]);
@@ -63,12 +102,11 @@ describe("fault scopes", () => {
   });
 
   it("after 3 fault reloads within a minute the model stays UNAVAILABLE with the reason", async () => {
-    const { repository } = repo();
     const model = new Plain("m");
-    await repository.register(model);
-    for (let i = 0; i < 3; i++) await repository.fault(scopeOf(repository, model), new Error(`fault ${i}`), "unhandledRejection");
+    const { repository } = await served(model);
+    for (let i = 0; i < 3; i++) await repository.fault(scopeOf(repository), new Error(`fault ${i}`), "unhandledRejection");
     expect(repository.isReady("m")).toBe(true);
-    await repository.fault(scopeOf(repository, model), new Error("fault 3"), "unhandledRejection");
+    await repository.fault(scopeOf(repository), new Error("fault 3"), "unhandledRejection");
     expect(repository.isReady("m")).toBe(false);
     const [row] = repository.index();
     expect(row.state).toBe("UNAVAILABLE");
@@ -80,27 +118,70 @@ describe("fault scopes", () => {
   });
 
   it("a fault of an instance no longer served is only logged", async () => {
-    const { repository, logs } = repo();
     const model = new Plain("m");
-    await repository.register(model);
-    const scope = scopeOf(repository, model);
+    const { repository, logs } = await served(model);
     await repository.unload("m");
-    await repository.fault(scope, new Error("late timer"), "uncaughtException");
+    await repository.fault(scopeOf(repository), new Error("late timer"), "uncaughtException");
     expect(model.loads).toBe(1);
     expect(repository.index()[0]).toMatchObject({ state: "UNAVAILABLE", reason: "unloaded" });
     expect(logs.some((l) => l.includes("late timer"))).toBe(true);
   });
 
   it("a fault while loading fails that load with the reason", async () => {
-    const { repository } = repo();
-    const model = new NeverLoads("hung");
-    const loading = repository.register(model);
+    const { repository } = repo({ loader: async () => new NeverLoads("m") });
+    const loading = repository.addSource(source("m"));
     // The load is in flight: its scope has failLoad.
     await new Promise((r) => setTimeout(r, 0));
-    const scope = scopeOf(repository, model);
-    await repository.fault(scope, new Error("thrown while loading"), "uncaughtException");
+    await repository.fault(scopeOf(repository), new Error("thrown while loading"), "uncaughtException");
     await loading;
     expect(repository.index()[0]).toMatchObject({ state: "UNAVAILABLE", reason: "uncaught exception while loading: thrown while loading" });
+  });
+
+  it("a reload beside the served instance, in the same folder: the load is blamed and the old instance serves on", async () => {
+    const old = new Plain("m");
+    let next: Model = old;
+    const { repository, logs } = repo({ loader: async () => next });
+    await repository.addSource(source("m"));
+    next = new NeverLoads("m");
+    const reloading = repository.load("m").catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 0));
+    const scope = scopeOf(repository);
+    expect(scope.model).toBe(next);
+    await repository.fault(scope, new Error("thrown while reloading"), "uncaughtException");
+    await reloading;
+    expect(repository.get("m")).toBe(old);
+    expect(old.unloads).toBe(0);
+    expect(logs).toContain("warn reload of m v failed; the old one keeps serving");
+  });
+
+  it("during the reload after a fault, the faulted instance's leftovers are only logged and do not fail the reload", async () => {
+    const faulted = new Plain("m");
+    let finishLoad: () => void = () => undefined;
+    class SlowLoad extends Model {
+      override load(): Promise<void> {
+        return new Promise<void>((r) => (finishLoad = r)).then(() => {
+          this.ready = true;
+        });
+      }
+    }
+    const replacement = new SlowLoad("m");
+    let next: Model = faulted;
+    const { repository, logs } = repo({ loader: async () => next });
+    await repository.addSource(source("m"));
+    next = replacement;
+    const reloading = repository.fault(scopeOf(repository), new Error("first"), "unhandledRejection");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(repository.isReady("m")).toBe(false);
+    // A second rejection (a request the faulted instance was still handling) while its replacement loads.
+    const leftover = scopeOf(repository);
+    expect(leftover.model).toBe(faulted);
+    await repository.fault(leftover, new Error("second"), "unhandledRejection");
+    finishLoad();
+    await reloading;
+    expect(repository.get("m")).toBe(replacement);
+    expect(logs.some((l) => l.includes("second"))).toBe(true);
+    // Once it serves, a stack in the folder names the replacement.
+    expect(scopeOf(repository).model).toBe(replacement);
   });
 });
 

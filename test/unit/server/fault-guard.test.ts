@@ -12,7 +12,7 @@ class Plain extends Model {
 const quiet = { log() {} };
 
 describe("attributeFault", () => {
-  it("names the model whose scope is active, else the model whose folder the stack runs through", async () => {
+  it("names the model whose folder the error's stack runs through, among started servers' repositories", async () => {
     const dir = join("/srv", "repo", "m");
     const repository = new ModelRepository({ loader: async (source) => new Plain(source.name) });
     await repository.addSource({ name: "m", dir, settings: {}, versions: [{ dir }] });
@@ -20,14 +20,18 @@ describe("attributeFault", () => {
     const stack = `Error: boom\n    at Timeout._onTimeout (${join(dir, "model.ts")}:4:11)`;
     const err = Object.assign(new Error("boom"), { stack });
 
-    expect(repository.within(model, () => attributeFault(new Error("x")))?.name).toBe("m");
-    // The stack fallback only looks at the repositories of started servers.
+    // Only the repositories of started servers are looked at.
     expect(attributeFault(err)).toBeUndefined();
     const release = guardFaults(repository, quiet);
     try {
       expect(attributeFault(err)).toMatchObject({ name: "m", model });
       expect(attributeFault(new Error("not from a model"))).toBeUndefined();
       expect(attributeFault("a thrown string")).toBeUndefined();
+      // A model frame below the top one still names it (the error came from a helper the model called) …
+      const viaHelper = Object.assign(new Error("deep"), { stack: `Error: deep\n    at helper (/usr/lib/node/lib.js:1:1)\n${stack.split("\n")[1]}` });
+      expect(attributeFault(viaHelper)?.name).toBe("m");
+      // … but an error whose stack never enters the model's folder is not the model's, whatever ran when it was thrown.
+      expect(attributeFault(Object.assign(new Error("elsewhere"), { stack: "Error: elsewhere\n    at f (/srv/repo/m2/model.ts:1:1)" }))).toBeUndefined();
     } finally {
       release();
     }

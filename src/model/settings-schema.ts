@@ -1,0 +1,93 @@
+import { type TObject, type TSchema, Type } from "@sinclair/typebox";
+import { DATATYPES } from "../tensor/index.ts";
+
+// The shape of model-settings.json as JSON Schema (TypeBox): the source of truth for which keys exist and their
+// types. settings.ts checks a file against it, then applies the rules a schema says poorly (defaults, aliases).
+
+/** One input or output: MLServer's MetadataTensor (its `parameters` are accepted and not used). */
+export const TensorMetadataSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    datatype: Type.Union(DATATYPES.map((d) => Type.Literal(d))),
+    shape: Type.Array(Type.Integer({ minimum: -1 }), { expected: "a list of integers (-1 for a variable dimension)" }),
+    parameters: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+
+const numVersions = Type.Integer({ minimum: 1 });
+
+/** Triton's version policy: which numbered version folders are served (default: the latest one). */
+export const VersionPolicySchema = Type.Object(
+  {
+    latest: Type.Optional(
+      Type.Union([
+        Type.Object({ numVersions: Type.Optional(numVersions), num_versions: Type.Optional(numVersions) }, { additionalProperties: false }),
+        Type.Null(),
+      ]),
+    ),
+    all: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: false }), Type.Boolean(), Type.Null()])),
+    specific: Type.Optional(
+      Type.Object(
+        {
+          versions: Type.Array(Type.Integer({ minimum: 1 }), {
+minItems: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    expected: "one of {latest: {numVersions}}, {all: {}}, {specific: {versions}}",
+  },
+);
+
+const versionLabels = Type.Record(
+  Type.String(),
+  Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: "^\\d+$" })], {
+    expected: "a version number (a positive integer)",
+  }),
+  { description: "TF Serving's version_labels: {\"stable\": 1, \"canary\": 2}" },
+);
+const stringList = (description: string) => Type.Array(Type.String(), { description });
+
+export interface ModelSettingsSchemaOptions {
+  /** The names `runtime` may take (a runtime registry's names); any non-empty string when absent. */
+  runtimes?: readonly string[];
+}
+
+/**
+ * The schema of model-settings.json. snake_case aliases (MLServer's spelling) are accepted beside the camelCase
+ * keys; every other key is an error.
+ */
+export function modelSettingsSchema(options: ModelSettingsSchemaOptions = {}): TObject {
+  const runtime: TSchema = options.runtimes
+    ? Type.Union(
+        options.runtimes.map((r) => Type.Literal(r)),
+        { description: "the runtime that serves the model (default: recognised from the files present)" },
+      )
+    : Type.String({ minLength: 1, description: "the runtime that serves the model (default: recognised from the files present)" });
+  return Type.Object(
+    {
+      name: Type.Optional(Type.String({ minLength: 1, description: "the name the model is served under (default: the folder's)" })),
+      runtime: Type.Optional(runtime),
+      modelFile: Type.Optional(Type.String({ description: "the file to load, relative to the version folder" })),
+      model_file: Type.Optional(Type.String()),
+      versionPolicy: Type.Optional(VersionPolicySchema),
+      version_policy: Type.Optional(VersionPolicySchema),
+      inputs: Type.Optional(Type.Array(TensorMetadataSchema)),
+      outputs: Type.Optional(Type.Array(TensorMetadataSchema)),
+      parameters: Type.Optional(Type.Object({}, { additionalProperties: true, description: "given to the runtime (a module's constructor options, an ONNX session's settings …)" })),
+      versionLabels: Type.Optional(versionLabels),
+      version_labels: Type.Optional(versionLabels),
+      features: Type.Optional(stringList("feature names in the order of the input's columns")),
+      classLabels: Type.Optional(stringList("class names for the columns of the :classify scores")),
+      class_labels: Type.Optional(stringList("class names for the columns of the :classify scores")),
+    },
+    { additionalProperties: false, title: "model-settings.json", description: "tserve's settings for one model folder" },
+  );
+}
+
+/** model-settings.json with any runtime name (the registry checks the name when it loads the model). */
+export const ModelSettingsSchema = modelSettingsSchema();
