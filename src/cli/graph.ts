@@ -1,34 +1,32 @@
 import { readFile } from "node:fs/promises";
 import { type InferenceGraph, parseGraph } from "../graph/index.ts";
 import { ModelServer } from "../server/index.ts";
-import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
+import { defineFlags, formatHelp, HELP_FLAG, parseArgs, UsageError } from "./args.ts";
 import { CONNECTION_FLAGS, connectionOptions } from "./connection-flags.ts";
 
 /** Shared by `tserve graph` and `tserve serve --graph`. */
-export const GRAPH_STEP_TIMEOUT_FLAG: FlagSpec = {
-  name: "graph_step_timeout",
-  aliases: ["graph-step-timeout"],
-  type: "number",
-  default: 60,
-  help: "seconds one graph step call may take when neither the step's timeout nor the graph's routerTimeouts.serviceClient sets one (504 past it)",
-};
+export const GRAPH_STEP_TIMEOUT_FLAG = defineFlags({
+  graph_step_timeout: {
+    aliases: ["graph-step-timeout"],
+    type: "number",
+    check: "positive",
+    unit: "seconds",
+    default: 60,
+    help: "seconds one graph step call may take when neither the step's timeout nor the graph's routerTimeouts.serviceClient sets one (504 past it)",
+  },
+});
 
-/** A flag in seconds that must be positive, in ms. */
-export function positiveSecondsMs(value: unknown, flag: string): number {
-  if (typeof value !== "number" || !(value > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got ${String(value)}`);
-  return value * 1000;
-}
-
-export const GRAPH_FLAGS: FlagSpec[] = [
-  { name: "http_port", aliases: ["http-port"], type: "number", default: 8080, help: "port of the router" },
-  { name: "host", type: "string", default: "0.0.0.0", help: "address to listen on" },
-  { name: "graph_json", aliases: ["graph-json"], type: "string", help: "the graph as JSON text (KServe's router flag)" },
-  { name: "service_url_template", type: "string", help: "serviceName -> URL, with {name} and {namespace} (default http://{name}.{namespace}/v1/models/{name}:predict)" },
-  { name: "propagate_headers", type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns forwarded to every step" },
-  { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits" },
-  GRAPH_STEP_TIMEOUT_FLAG,
+export const GRAPH_FLAGS = defineFlags({
+  http_port: { aliases: ["http-port"], type: "number", check: "nonNegativeInteger", default: 8080, help: "port of the router" },
+  host: { type: "string", default: "0.0.0.0", help: "address to listen on" },
+  graph_json: { aliases: ["graph-json"], type: "string", help: "the graph as JSON text (KServe's router flag)" },
+  service_url_template: { type: "string", help: "serviceName -> URL, with {name} and {namespace} (default http://{name}.{namespace}/v1/models/{name}:predict)" },
+  propagate_headers: { type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns forwarded to every step" },
+  grace_period: { type: "number", check: "nonNegative", unit: "seconds", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits" },
+  ...GRAPH_STEP_TIMEOUT_FLAG,
   ...CONNECTION_FLAGS,
-];
+  ...HELP_FLAG,
+});
 
 export const GRAPH_USAGE = `Usage: tserve graph GRAPH.yaml [options]
 
@@ -53,12 +51,12 @@ export async function loadGraphFile(path: string): Promise<InferenceGraph> {
   }
 }
 
-export function headerPatterns(value: unknown): string[] | undefined {
-  return typeof value === "string" ? value.split(",") : undefined;
+export function headerPatterns(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(",");
 }
 
 export async function graph(argv: string[]): Promise<ModelServer | undefined> {
-  const { positionals, flags } = parseArgs(argv, [...GRAPH_FLAGS, { name: "help", type: "boolean", help: "show this help" }]);
+  const { positionals, flags } = parseArgs(argv, GRAPH_FLAGS);
   if (flags.help) {
     process.stdout.write(`${GRAPH_USAGE}\n`);
     return undefined;
@@ -66,7 +64,7 @@ export async function graph(argv: string[]): Promise<ModelServer | undefined> {
   let spec: InferenceGraph;
   if (flags.graph_json) {
     try {
-      spec = parseGraph(String(flags.graph_json), "--graph_json");
+      spec = parseGraph(flags.graph_json, "--graph_json");
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -76,16 +74,16 @@ export async function graph(argv: string[]): Promise<ModelServer | undefined> {
     throw new UsageError(`graph takes one GRAPH file (or --graph_json).\n\n${GRAPH_USAGE}`);
   }
   const server = new ModelServer({
-    httpPort: flags.http_port as number,
-    host: flags.host as string,
+    httpPort: flags.http_port,
+    host: flags.host,
     enableGrpc: false,
     graph: spec,
     graphStandalone: true,
-    serviceUrlTemplate: flags.service_url_template as string | undefined,
+    serviceUrlTemplate: flags.service_url_template,
     propagateHeaders: headerPatterns(flags.propagate_headers),
-    gracePeriodMs: (flags.grace_period as number) * 1000,
+    gracePeriodMs: flags.grace_period * 1000,
     ...connectionOptions(flags),
-    graphStepTimeoutMs: positiveSecondsMs(flags.graph_step_timeout, "graph_step_timeout"),
+    graphStepTimeoutMs: flags.graph_step_timeout * 1000,
   });
   try {
     await server.start();

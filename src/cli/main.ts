@@ -4,7 +4,7 @@ import { UsageError } from "./args.ts";
 import { graph } from "./graph.ts";
 import { pack } from "./pack.ts";
 import { pull } from "./pull.ts";
-import { SERVE_USAGE, serve } from "./serve.ts";
+import { SELDON_GRAPH_USAGE, SERVE_USAGE, serve } from "./serve.ts";
 
 const USAGE = `tserve ${SERVER_VERSION}: serve ONNX and TypeScript models over KServe V1 and Open Inference Protocol V2.
 
@@ -48,6 +48,10 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case "seldon-graph": {
+        if (rest.some((a) => a === "-h" || a === "--help")) {
+          process.stdout.write(`${SELDON_GRAPH_USAGE}\n`);
+          return 0;
+        }
         if (!rest[0] || rest[0].startsWith("--")) {
           throw new UsageError("Usage: tserve seldon-graph DEPLOYMENT.yaml [serve options]  (Seldon's executor API on port 8000)");
         }
@@ -82,7 +86,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tserve: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`tserve: ${(err as Error).stack ?? err}\n`);
+    // A startup failure (a port in use, a missing folder…) is one line; the stack only under TSERVE_LOGLEVEL=debug.
+    const debug = (process.env.TSERVE_LOGLEVEL ?? process.env.KSERVE_LOGLEVEL)?.toLowerCase() === "debug";
+    process.stderr.write(`tserve: ${err instanceof Error ? (debug ? err.stack : err.message) : String(err)}\n`);
     return 1;
   }
 }

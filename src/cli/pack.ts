@@ -2,7 +2,10 @@ import { stat } from "node:fs/promises";
 import { basename, relative, resolve } from "node:path";
 import { isTServeError } from "../errors/index.ts";
 import { formatOfName, packDirectory } from "../storage/index.ts";
-import { UsageError } from "./args.ts";
+import { defineFlags, HELP_FLAG, suggest, UsageError } from "./args.ts";
+
+/** pack's flags, for the nearest-flag suggestion (pack parses its own `-o FILE`/`-oFILE`). */
+const PACK_FLAGS = defineFlags({ output: { type: "string", aliases: ["o"], help: "the archive to write" }, ...HELP_FLAG });
 
 export const PACK_USAGE = `Usage: tserve pack DIR [-o OUTPUT]
 
@@ -30,6 +33,11 @@ function humanBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+function unknownOption(arg: string): string {
+  const near = arg.startsWith("--") ? suggest(arg.slice(2).split("=")[0], PACK_FLAGS) : undefined;
+  return `Unknown option ${arg}${near ? `; did you mean ${near}?` : ""}`;
+}
+
 /** `tserve pack DIR [-o OUTPUT]`; returns the exit code. */
 export async function pack(argv: string[]): Promise<number> {
   let output: string | undefined;
@@ -45,7 +53,7 @@ export async function pack(argv: string[]): Promise<number> {
       if (output === undefined) throw new UsageError(`${arg} needs a file name`);
     } else if (arg.startsWith("--output=")) output = arg.slice("--output=".length);
     else if (arg.startsWith("-o") && arg.length > 2) output = arg.slice(2);
-    else if (arg.startsWith("-") && arg !== "-") throw new UsageError(`Unknown option ${arg}\n\n${PACK_USAGE}`);
+    else if (arg.startsWith("-") && arg !== "-") throw new UsageError(`${unknownOption(arg)}\n\n${PACK_USAGE}`);
     else positionals.push(arg);
   }
   if (positionals.length !== 1) throw new UsageError(`pack takes one folder${positionals.length ? `, got ${positionals.length}` : ""}\n\n${PACK_USAGE}`);

@@ -3,6 +3,7 @@
  * unpacks a lone archive) into its folder, prints each model folder on stdout, exits 1 on any failure.
  */
 import { downloadInto, type ProgressCallback, redactUri, terminalProgress } from "../storage/index.ts";
+import { HELP_FLAG, suggest } from "./args.ts";
 
 export const PULL_USAGE = `Usage: tserve pull SRC_URI DEST_DIR [SRC_URI DEST_DIR …]
 
@@ -29,7 +30,14 @@ export async function pull(argv: string[]): Promise<number> {
     process.stdout.write(`${PULL_USAGE}\n`);
     return 0;
   }
-  if (argv.length < 2 || argv.length % 2 !== 0 || argv.some((a) => a.startsWith("--"))) {
+  const option = argv.find((a) => a.startsWith("--"));
+  if (option !== undefined) {
+    const given = option.slice(2).split("=")[0];
+    const near = suggest(given, HELP_FLAG);
+    process.stderr.write(`tserve pull: Unknown option --${given}${near ? `; did you mean ${near}?` : ""}\n${PULL_USAGE}\n`);
+    return 2;
+  }
+  if (argv.length < 2 || argv.length % 2 !== 0) {
     process.stderr.write(`tserve pull: expected SRC_URI DEST_DIR pairs\n${PULL_USAGE}\n`);
     return 2;
   }

@@ -3,8 +3,8 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   discoverModel,
-  isPredictorProtocol,
   type ModelSource,
+  type PredictorProtocol,
   type PredictorSettings,
   SETTINGS_FILE,
   validatePredictorSettings,
@@ -25,54 +25,91 @@ import {
   terminalProgress,
 } from "../storage/index.ts";
 import { resolveAdminToken } from "./admin-token.ts";
-import { type FlagSpec, formatHelp, parseArgs, UsageError } from "./args.ts";
+import { type CompatFlag, defineFlags, formatHelp, HELP_FLAG, parseArgs, UsageError } from "./args.ts";
 import { MODEL_CONTROL_FLAGS, modelControlOptions } from "./model-control-flags.ts";
 import { CONNECTION_FLAGS, connectionOptions } from "./connection-flags.ts";
-import { GRAPH_STEP_TIMEOUT_FLAG, headerPatterns, loadGraphFile, positiveSecondsMs } from "./graph.ts";
+import { GRAPH_STEP_TIMEOUT_FLAG, headerPatterns, loadGraphFile } from "./graph.ts";
 
-export const SERVE_FLAGS: FlagSpec[] = [
-  { name: "http_port", aliases: ["http-port"], type: "number", default: 8080, help: "REST port" },
-  { name: "grpc_port", type: "number", default: 8081, help: "gRPC port (inference.GRPCInferenceService)" },
-  { name: "enable_grpc", type: "boolean", default: true, help: "serve gRPC" },
-  { name: "host", type: "string", default: "0.0.0.0", help: "address to listen on" },
-  { name: "model_name", type: "string", help: "name to serve a single model under (default: the file or folder name)" },
-  { name: "model_repository", aliases: ["model-repository"], type: "string", help: "a folder of model folders to serve" },
-  { name: "max_buffer_size", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest REST request body in bytes; larger bodies get 413" },
-  { name: "max_tensor_elements", type: "number", default: DEFAULT_MAX_TENSOR_ELEMENTS, help: "most tensor elements one request may declare (all its tensors together, over REST and gRPC); more answers 400 / INVALID_ARGUMENT" },
+/** Seldon's and KServe's flags accepted so existing command lines keep working; they have no effect here (one warning each). */
+const SELDON_COMPAT = ["threads", "max_requests", "max_requests_jitter", "keepalive", "metrics_port", "single_threaded", "tracing"] as const;
+const KSERVE_COMPAT = [
+  "workers",
+  "max_threads",
+  "max_asyncio_workers",
+  "enable_docs_url",
+  "enable_latency_logging",
+  "configure_logging",
+  "log_config_file",
+  "access_log_format",
+  "event_loop",
+  "protocol",
+] as const;
+
+function compatFlags<const N extends string>(names: readonly N[], project: CompatFlag["project"]): Record<N, CompatFlag> {
+  const flags = {} as Record<N, CompatFlag>;
+  for (const name of names) flags[name] = { type: "compat", project, aliases: [name.replace(/_/g, "-")], help: `accepted for ${project} compatibility; no effect` };
+  return flags;
+}
+
+const PREDICTOR_PROTOCOLS = ["v1", "v2", "grpc-v2"] as const satisfies readonly PredictorProtocol[];
+
+/** `--log_level` values: ours, Python logging's WARNING and CRITICAL, any case (KServe passes them in capitals). */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+export const SERVE_FLAGS = defineFlags({
+  http_port: { aliases: ["http-port"], type: "number", check: "nonNegativeInteger", default: 8080, help: "REST port" },
+  grpc_port: { type: "number", check: "nonNegativeInteger", default: 8081, help: "gRPC port (inference.GRPCInferenceService)" },
+  enable_grpc: { type: "boolean", default: true, help: "serve gRPC" },
+  host: { type: "string", default: "0.0.0.0", help: "address to listen on" },
+  model_name: { type: "string", help: "name to serve a single model under (default: the file or folder name)" },
+  model_repository: { aliases: ["model-repository"], type: "string", help: "a folder of model folders to serve" },
+  max_buffer_size: { type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest REST request body in bytes; larger bodies get 413" },
+  max_tensor_elements: { type: "number", check: "positiveInteger", default: DEFAULT_MAX_TENSOR_ELEMENTS, help: "most tensor elements one request may declare (all its tensors together, over REST and gRPC); more answers 400 / INVALID_ARGUMENT" },
   // uploads
   ...MODEL_CONTROL_FLAGS,
-  { name: "max_upload_size", aliases: ["max-upload-size"], type: "number", default: DEFAULT_MAX_UPLOAD_SIZE, help: "largest model upload in bytes; larger ones get 413" },
-  { name: "grpc_max_send_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC response in bytes" },
-  { name: "grpc_max_receive_message_length", type: "number", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC request in bytes" },
-  { name: "workers", type: "number", default: 1, help: "worker processes (parsed; one process serves for now)" },
-  { name: "predictor_host", type: "string", help: "host[:port] of the predictor a transformer forwards predict to" },
-  { name: "predictor_protocol", type: "string", default: "v1", help: "v1, v2 or grpc-v2" },
-  { name: "predictor_use_ssl", type: "boolean", default: false, help: "call the predictor over https / TLS" },
-  { name: "predictor_request_timeout_seconds", type: "number", default: 600, help: "timeout of one predictor call" },
-  { name: "predictor_request_retries", type: "number", default: 0, help: "retries (exponential backoff) on connection errors, 502/503 and gRPC UNAVAILABLE" },
-  { name: "enable_predictor_health_check", type: "boolean", default: false, help: "readiness also asks the predictor" },
-  { name: "predictor_model_name", type: "string", help: "model name on the predictor (default: the transformer's own name)" },
-  { name: "timeout_keep_alive", aliases: ["timeout-keep-alive"], type: "number", default: 65, help: "seconds an idle keep-alive connection stays open" },
-  { name: "grace_period", type: "number", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits (model unloading gets what is left, plus 5 s)" },
+  max_upload_size: { aliases: ["max-upload-size"], type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_UPLOAD_SIZE, help: "largest model upload in bytes; larger ones get 413" },
+  grpc_max_send_message_length: { type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC response in bytes" },
+  grpc_max_receive_message_length: { type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC request in bytes" },
+  predictor_host: { type: "string", help: "host[:port] of the predictor a transformer forwards predict to" },
+  predictor_protocol: { type: "enum", values: PREDICTOR_PROTOCOLS, default: "v1", help: "v1, v2 or grpc-v2" },
+  predictor_use_ssl: { type: "boolean", default: false, help: "call the predictor over https / TLS" },
+  predictor_request_timeout_seconds: { type: "number", check: "positive", unit: "seconds", default: 600, help: "timeout of one predictor call" },
+  predictor_request_retries: { type: "number", check: "nonNegativeInteger", default: 0, help: "retries (exponential backoff) on connection errors, 502/503 and gRPC UNAVAILABLE" },
+  enable_predictor_health_check: { type: "boolean", default: false, help: "readiness also asks the predictor" },
+  predictor_model_name: { type: "string", help: "model name on the predictor (default: the transformer's own name)" },
+  timeout_keep_alive: { aliases: ["timeout-keep-alive"], type: "number", check: "nonNegative", unit: "seconds", default: 65, help: "seconds an idle keep-alive connection stays open" },
+  grace_period: { type: "number", check: "nonNegative", unit: "seconds", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits (model unloading gets what is left, plus 5 s)" },
   ...CONNECTION_FLAGS,
-  { name: "model_load_timeout", aliases: ["model-load-timeout"], type: "number", default: DEFAULT_MODEL_LOAD_TIMEOUT_MS / 1000, help: "seconds a model's load() may take; past it the model is UNAVAILABLE with the reason and the server starts without it (0: no limit)" },
-  { name: "graph", type: "string", help: "a KServe InferenceGraph (YAML/JSON) served on POST /; its serviceName steps call these models in-process" },
-  { name: "service_url_template", type: "string", help: "graph serviceName -> URL for models not served here ({name}, {namespace})" },
-  { name: "propagate_headers", type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns a graph forwards to its steps" },
-  GRAPH_STEP_TIMEOUT_FLAG,
-  { name: "seldon", type: "boolean", default: false, help: "serve the module as a Seldon component: Seldon's REST API (/api/v1.0/predictions, /route, /aggregate, /send-feedback, /health/*, /metadata) beside V1/V2; --http_port defaults to 9000" },
-  { name: "seldon_graph", aliases: ["seldon-graph"], type: "string", help: "a SeldonDeployment (YAML/JSON) whose graph is served on /api/v1.0/predictions and /api/v1.0/feedback; nodes with modelUri are loaded here, nodes with an endpoint are called over REST" },
-  { name: "seldon_graph_timeout", type: "number", default: 60, help: "seconds one Seldon graph component call may take (504 past it)" },
-  { name: "parameters", type: "string", env: "PREDICTIVE_UNIT_PARAMETERS", help: 'Seldon component constructor parameters: [{"name":"alpha","value":"0.5","type":"FLOAT"}] (INT, FLOAT, DOUBLE, STRING, BOOL)' },
-  { name: "service_type", aliases: ["service-type"], type: "string", default: "MODEL", help: "Seldon service type (MODEL, ROUTER, TRANSFORMER, COMBINER, OUTPUT_TRANSFORMER); every Seldon route is served whatever it is" },
-  // Seldon and KServe flags accepted so existing command lines keep working; they have no effect here.
-  ...["log_level", "threads", "max_requests", "max_requests_jitter", "keepalive", "metrics_port", "access_log", "single_threaded", "tracing"].map(
-    (name): FlagSpec => ({ name, aliases: [name.replace(/_/g, "-")], type: "string", help: "accepted for Seldon compatibility; no effect" }),
-  ),
-  ...["max_threads", "max_asyncio_workers", "enable_docs_url", "enable_latency_logging", "configure_logging", "log_config_file", "access_log_format", "event_loop", "protocol"].map(
-    (name): FlagSpec => ({ name, aliases: [name.replace(/_/g, "-")], type: "string", help: "accepted for KServe compatibility; no effect" }),
-  ),
-];
+  model_load_timeout: { aliases: ["model-load-timeout"], type: "number", check: "nonNegative", unit: "seconds", default: DEFAULT_MODEL_LOAD_TIMEOUT_MS / 1000, help: "seconds a model's load() may take; past it the model is UNAVAILABLE with the reason and the server starts without it (0: no limit)" },
+  log_level: {
+    aliases: ["log-level"],
+    type: "enum",
+    values: LOG_LEVELS,
+    synonyms: { warning: "warn", critical: "error" },
+    ignoreCase: true,
+    help: "least severe messages logged: debug, info, warn (warning) or error, any case (default: TSERVE_LOGLEVEL or KSERVE_LOGLEVEL, else info)",
+  },
+  access_log: { aliases: ["access-log"], type: "boolean", default: false, help: "log one line per request (method, path, status, duration, model, protocol, request id); costs ~25 % of req/s on tiny models" },
+  graph: { type: "string", help: "a KServe InferenceGraph (YAML/JSON) served on POST /; its serviceName steps call these models in-process" },
+  service_url_template: { type: "string", help: "graph serviceName -> URL for models not served here ({name}, {namespace})" },
+  propagate_headers: { type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns a graph forwards to its steps" },
+  ...GRAPH_STEP_TIMEOUT_FLAG,
+  seldon: { type: "boolean", default: false, help: "serve the module as a Seldon component: Seldon's REST API (/api/v1.0/predictions, /route, /aggregate, /send-feedback, /health/*, /metadata) beside V1/V2; --http_port defaults to 9000" },
+  seldon_graph: { aliases: ["seldon-graph"], type: "string", help: "a SeldonDeployment (YAML/JSON) whose graph is served on /api/v1.0/predictions and /api/v1.0/feedback; nodes with modelUri are loaded here, nodes with an endpoint are called over REST" },
+  seldon_graph_timeout: { type: "number", check: "positive", unit: "seconds", default: 60, help: "seconds one Seldon graph component call may take (504 past it)" },
+  parameters: { type: "string", env: "PREDICTIVE_UNIT_PARAMETERS", help: 'Seldon component constructor parameters: [{"name":"alpha","value":"0.5","type":"FLOAT"}] (INT, FLOAT, DOUBLE, STRING, BOOL)' },
+  service_type: {
+    aliases: ["service-type"],
+    type: "enum",
+    values: ["MODEL", "ROUTER", "TRANSFORMER", "OUTPUT_TRANSFORMER", "COMBINER", "OUTLIER_DETECTOR"],
+    ignoreCase: true,
+    default: "MODEL",
+    help: "Seldon service type; every Seldon route is served whatever it is",
+  },
+  ...compatFlags(SELDON_COMPAT, "Seldon"),
+  ...compatFlags(KSERVE_COMPAT, "KServe"),
+  ...HELP_FLAG,
+});
 
 export const SERVE_USAGE = `Usage: tserve serve [MODEL] [options]
 
@@ -83,6 +120,15 @@ Every option can also be set by an environment variable: TSERVE_ and the option'
 (TSERVE_HTTP_PORT, TSERVE_PREDICTOR_HOST, …). A flag on the command line wins.
 
 Options:
+${formatHelp(SERVE_FLAGS)}`;
+
+export const SELDON_GRAPH_USAGE = `Usage: tserve seldon-graph DEPLOYMENT.yaml [serve options]
+
+Serves a SeldonDeployment's graph with Seldon's executor API (/api/v1.0/predictions, /api/v1.0/feedback,
+/api/v1.0/metadata, /ready, /live) on port 8000 unless --http_port says otherwise: nodes with a modelUri are
+loaded here, nodes with an endpoint are called over REST. The same as tserve serve --seldon_graph DEPLOYMENT.yaml.
+
+Serve options:
 ${formatHelp(SERVE_FLAGS)}`;
 
 /**
@@ -166,20 +212,6 @@ export async function loadSeldonGraphFile(path: string): Promise<{ spec: SeldonG
   return { spec, sources };
 }
 
-/** `--model_load_timeout` in seconds: a number >= 0 (0: no limit). */
-function loadTimeoutSeconds(value: unknown): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--model_load_timeout must be a number of seconds >= 0 (0: no limit), got '${value}'`);
-  return seconds;
-}
-
-/** A count flag (`--max_tensor_elements`): an integer >= 1. */
-function positiveInteger(value: unknown, flag: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number >= 1, got '${value}'`);
-  return n;
-}
-
 /** `s3://b/models/iris/iris.tar.gz`, `./iris.tgz`, `https://h/x/resnet/` -> `iris`, `iris`, `resnet`. */
 export function modelNameOf(arg: string): string {
   const path = arg.replace(/[?#].*$/, "").replace(/\/+$/, "");
@@ -202,10 +234,7 @@ export async function materializeModel(arg: string): Promise<string> {
 }
 
 export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: number } = {}): Promise<ModelServer | undefined> {
-  const { positionals, flags, defaulted } = parseArgs(argv, [
-    ...SERVE_FLAGS,
-    { name: "help", type: "boolean", help: "show this help" },
-  ]);
+  const { positionals, flags, defaulted } = parseArgs(argv, SERVE_FLAGS);
   if (flags.help) {
     process.stdout.write(`${SERVE_USAGE}\n`);
     return undefined;
@@ -213,11 +242,11 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
   // First, before any user module is imported: the token leaves process.env and process.argv.
   const adminToken = await resolveAdminToken(argv, flags, (message) => process.stderr.write(`tserve: warning: ${message}\n`));
   if (positionals.length > 1) throw new UsageError(`serve takes one MODEL argument, got ${positionals.length}`);
-  let repository = flags.model_repository ? resolve(String(flags.model_repository)) : undefined;
+  let repository = flags.model_repository ? resolve(flags.model_repository) : undefined;
   const sources: ModelSource[] = [];
   if (positionals[0]) {
     const local = await materializeModel(positionals[0]);
-    const resolved = await resolveModelArg(local, flags.model_name as string | undefined);
+    const resolved = await resolveModelArg(local, flags.model_name);
     // A download or an extracted archive lives in a cache folder: name the model after the URI or archive.
     if (resolved.source && local !== positionals[0] && !flags.model_name && !resolved.source.settings.name) {
       resolved.source.name = modelNameOf(positionals[0]);
@@ -228,21 +257,17 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
       repository = resolved.repository;
     }
   }
-  const seldon = flags.seldon === true || sources.some((s) => s.settings.runtime === "seldon");
+  const seldon = flags.seldon || sources.some((s) => s.settings.runtime === "seldon");
   if (seldon) {
-    const serviceType = String(flags.service_type).toUpperCase();
-    if (!["MODEL", "ROUTER", "TRANSFORMER", "OUTPUT_TRANSFORMER", "COMBINER", "OUTLIER_DETECTOR"].includes(serviceType)) {
-      throw new UsageError(`--service-type must be MODEL, ROUTER, TRANSFORMER, OUTPUT_TRANSFORMER or COMBINER, got '${flags.service_type}'`);
-    }
     if (sources.length !== 1 || repository) throw new UsageError("--seldon serves one component module: tserve serve ./MyModel.ts --seldon");
     const source = sources[0];
-    if (flags.seldon === true) {
+    if (flags.seldon) {
       if (source.settings.runtime === "onnx") throw new UsageError("--seldon wraps a TypeScript/JavaScript component class, not a .onnx file");
       source.settings = { ...source.settings, runtime: "seldon" };
     }
     if (flags.parameters !== undefined) {
       try {
-        source.settings = { ...source.settings, parameters: { ...source.settings.parameters, ...seldonProtocol.parseSeldonParameters(String(flags.parameters)) } };
+        source.settings = { ...source.settings, parameters: { ...source.settings.parameters, ...seldonProtocol.parseSeldonParameters(flags.parameters) } };
       } catch (err) {
         throw new UsageError(`MICROSERVICE_BAD_PARAMETER: ${(err as Error).message}`);
       }
@@ -251,7 +276,7 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
   let seldonGraph: SeldonGraphSpec | undefined;
   if (flags.seldon_graph) {
     if (seldon) throw new UsageError("Give either --seldon (one component) or --seldon_graph (a graph), not both");
-    const loaded = await loadSeldonGraphFile(String(flags.seldon_graph));
+    const loaded = await loadSeldonGraphFile(flags.seldon_graph);
     seldonGraph = loaded.spec;
     sources.push(...loaded.sources);
   }
@@ -261,17 +286,15 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
   if (!repository && sources.length === 0 && !flags.graph && !seldonGraph) {
     throw new UsageError(`Nothing to serve: give a MODEL path or --model-repository.\n\n${SERVE_USAGE}`);
   }
-  const protocol = String(flags.predictor_protocol);
-  if (!isPredictorProtocol(protocol)) throw new UsageError(`--predictor_protocol must be v1, v2 or grpc-v2, got '${protocol}'`);
   const predictor: PredictorSettings | undefined = flags.predictor_host
     ? {
-        predictorHost: String(flags.predictor_host),
-        predictorProtocol: protocol,
-        predictorUseSsl: flags.predictor_use_ssl as boolean,
-        predictorRequestTimeoutSeconds: flags.predictor_request_timeout_seconds as number,
-        predictorRequestRetries: flags.predictor_request_retries as number,
-        enablePredictorHealthCheck: flags.enable_predictor_health_check as boolean,
-        predictorModelName: flags.predictor_model_name as string | undefined,
+        predictorHost: flags.predictor_host,
+        predictorProtocol: flags.predictor_protocol,
+        predictorUseSsl: flags.predictor_use_ssl,
+        predictorRequestTimeoutSeconds: flags.predictor_request_timeout_seconds,
+        predictorRequestRetries: flags.predictor_request_retries,
+        enablePredictorHealthCheck: flags.enable_predictor_health_check,
+        predictorModelName: flags.predictor_model_name,
       }
     : undefined;
   if (predictor) {
@@ -281,38 +304,40 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
       throw new UsageError((err as Error).message);
     }
   }
-  const graphSpec = flags.graph ? await loadGraphFile(String(flags.graph)) : undefined;
+  const graphSpec = flags.graph ? await loadGraphFile(flags.graph) : undefined;
   const server = new ModelServer({
     graph: graphSpec,
-    serviceUrlTemplate: flags.service_url_template as string | undefined,
+    serviceUrlTemplate: flags.service_url_template,
     propagateHeaders: headerPatterns(flags.propagate_headers),
-    graphStepTimeoutMs: positiveSecondsMs(flags.graph_step_timeout, "graph_step_timeout"),
+    graphStepTimeoutMs: flags.graph_step_timeout * 1000,
     // Seldon's microservice listens on 9000 unless told otherwise.
     httpPort: !defaulted.has("http_port")
-      ? (flags.http_port as number)
+      ? flags.http_port
       : seldon
         ? 9000
         : seldonGraph && defaults.seldonGraphHttpPort !== undefined
           ? defaults.seldonGraphHttpPort
-          : (flags.http_port as number),
+          : flags.http_port,
     seldon,
     seldonGraph,
     openbayes: openbayes || undefined, // OpenBayes (undefined: on when the only loaded model is one)
-    seldonGraphTimeoutMs: positiveSecondsMs(flags.seldon_graph_timeout, "seldon_graph_timeout"),
-    grpcPort: flags.grpc_port as number,
-    enableGrpc: flags.enable_grpc as boolean,
-    host: flags.host as string,
+    seldonGraphTimeoutMs: flags.seldon_graph_timeout * 1000,
+    grpcPort: flags.grpc_port,
+    enableGrpc: flags.enable_grpc,
+    host: flags.host,
     modelRepository: repository,
-    maxBufferSize: flags.max_buffer_size as number,
-    maxTensorElements: positiveInteger(flags.max_tensor_elements, "max_tensor_elements"),
+    maxBufferSize: flags.max_buffer_size,
+    maxTensorElements: flags.max_tensor_elements,
     ...modelControlOptions(flags, adminToken, repository),
-    maxUploadSize: flags.max_upload_size as number, // uploads
-    grpcMaxSendMessageLength: flags.grpc_max_send_message_length as number,
-    grpcMaxReceiveMessageLength: flags.grpc_max_receive_message_length as number,
-    keepAliveTimeoutMs: (flags.timeout_keep_alive as number) * 1000,
-    gracePeriodMs: (flags.grace_period as number) * 1000,
+    maxUploadSize: flags.max_upload_size, // uploads
+    grpcMaxSendMessageLength: flags.grpc_max_send_message_length,
+    grpcMaxReceiveMessageLength: flags.grpc_max_receive_message_length,
+    keepAliveTimeoutMs: flags.timeout_keep_alive * 1000,
+    gracePeriodMs: flags.grace_period * 1000,
     ...connectionOptions(flags),
-    modelLoadTimeoutMs: loadTimeoutSeconds(flags.model_load_timeout) * 1000,
+    modelLoadTimeoutMs: flags.model_load_timeout * 1000,
+    logLevel: flags.log_level,
+    accessLog: flags.access_log,
     predictor,
   });
   try {

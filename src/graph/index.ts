@@ -13,6 +13,15 @@ export {
   toGraph,
   validateGraph,
 } from "./spec.ts";
+export {
+  GraphNodeSchema,
+  GraphStepSchema,
+  INFERENCE_GRAPH_SCHEMA_FILE,
+  InferenceGraphSchema,
+  InferenceGraphSpecSchema,
+  inferenceGraphSchemaText,
+  RouterTimeoutsSchema,
+} from "./spec-schema.ts";
 export { DEFAULT_SERVICE_URL_TEMPLATE, HttpTarget, type LocalModels, LocalTarget, type StepTarget } from "./targets.ts";
 export {
   newPuid,
@@ -33,4 +42,13 @@ export {
   type SeldonGraphSpec,
   toSeldonGraphSpec,
 } from "./seldon/spec.ts";
+export {
+  SELDON_DEPLOYMENT_SCHEMA_FILE,
+  SeldonDeploymentSchema,
+  seldonDeploymentSchemaText,
+  SeldonEndpointSchema,
+  SeldonGraphNodeSchema,
+  SeldonParameterSchema,
+  SeldonPredictorSchema,
+} from "./seldon/spec-schema.ts";
 export type { SeldonCallContext, SeldonUnit } from "./seldon/unit.ts";

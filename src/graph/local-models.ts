@@ -1,5 +1,6 @@
 import { toTServeError } from "../errors/index.ts";
 import type { DataPlane } from "../model/index.ts";
+import { v1 } from "../protocol/index.ts";
 import { jsonMessage, type StepMessage } from "./message.ts";
 import type { LocalModels } from "./targets.ts";
 
@@ -11,7 +12,7 @@ export function dataPlaneModels(dataplane: DataPlane): LocalModels {
   return {
     has(name) {
       try {
-        return dataplane.repository.isReady(name);
+        return dataplane.isModelReady(name);
       } catch {
         return false;
       }
@@ -30,7 +31,7 @@ export function dataPlaneModels(dataplane: DataPlane): LocalModels {
           requestId: headers["x-request-id"],
           responseHeaders: {},
         });
-        return jsonMessage(200, result);
+        return jsonMessage(200, v1.v1Result(result));
       } catch (err) {
         const e = toTServeError(err);
         return jsonMessage(e.status, { error: e.message });

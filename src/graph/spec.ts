@@ -1,5 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { InvalidInput } from "../errors/index.ts";
+import { schemaProblem } from "../model/index.ts";
+import { inferenceGraphSchemaFor } from "./spec-schema.ts";
 
 export type RouterType = "Sequence" | "Switch" | "Ensemble" | "Splitter";
 export type Dependency = "Soft" | "Hard";
@@ -74,6 +76,11 @@ export function toGraph(doc: unknown, source = "graph"): InferenceGraph {
   if (doc.apiVersion !== undefined && !String(doc.apiVersion).startsWith("serving.kserve.io/")) {
     throw new InvalidInput(`${source}: apiVersion ${JSON.stringify(doc.apiVersion)} is not serving.kserve.io/v1alpha1`);
   }
+  // Against the schema: unknown keys first (with the nearest real one); wrong types after the checks below, which
+  // word them per node and step.
+  const schema = inferenceGraphSchemaFor(doc);
+  const unknownKey = schemaProblem(schema, doc, "", { noun: "field", unknownKeysOnly: true });
+  if (unknownKey) throw new InvalidInput(`${source}: ${unknownKey}`);
   const metadata = isObject(doc.metadata) ? doc.metadata : {};
   const spec = isObject(doc.spec) ? doc.spec : doc;
   if (!isObject(spec.nodes)) throw new InvalidInput(`${source}: spec.nodes must be a map of node name to node`);
@@ -98,6 +105,8 @@ export function toGraph(doc: unknown, source = "graph"): InferenceGraph {
     graph.propagateHeaders = spec.propagateHeaders as string[];
   }
   for (const [name, raw] of Object.entries(spec.nodes)) graph.nodes[name] = toNode(name, raw);
+  const problem = schemaProblem(schema, doc, "", { noun: "field" });
+  if (problem) throw new InvalidInput(`${source}: ${problem}`);
   validateGraph(graph);
   return graph;
 }

@@ -3,9 +3,9 @@ import {
   type InferRequest,
   type InferResponse,
   isInferResponse,
+  type ModelIndexEntry,
   type ModelMetadata,
   type ServerMetadata,
-  v1,
 } from "../protocol/index.ts";
 import {
   flatten,
@@ -16,7 +16,9 @@ import {
   TensorValueError,
 } from "../tensor/index.ts";
 import type { Model, RequestContext } from "./model.ts";
+import type { ModelChange } from "./mutations.ts";
 import type { ModelRepository } from "./repository.ts";
+import type { ModelSettings } from "./settings.ts";
 
 export type Stage = "preprocess" | "predict" | "postprocess" | "explain";
 
@@ -39,7 +41,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * encodes what they return. Knows models and errors, never wire formats.
  */
 export class DataPlane {
-  readonly repository: ModelRepository;
+  /** Only the DataPlane reaches the repository: frontends, graphs and runtimes go through the methods below. */
+  private readonly repository: ModelRepository;
   /** What one request may declare (`--max_tensor_elements`); frontends hand it to their decoders. */
   readonly limits: Readonly<TensorLimits>;
   private readonly observer?: InferenceObserver;
@@ -87,6 +90,75 @@ export class DataPlane {
     return { ...meta, name, ...(versions.length > 0 ? { versions } : {}) };
   }
 
+  // --- the repository, as frontends see it ---
+
+  /** The names of every model served or known (any state). */
+  modelNames(): string[] {
+    return this.repository.names();
+  }
+
+  /** True when a model by that name is known (in any state). */
+  hasModel(name: string): boolean {
+    return this.repository.names().includes(name);
+  }
+
+  /** Whether the model (or that version) is READY, without asking its predictor; ModelNotFound when unknown. */
+  isModelReady(name: string, version?: string): boolean {
+    return this.repository.isReady(name, version);
+  }
+
+  /** The served model itself, for in-process callers that speak to it directly (Seldon units, protocol adapters). */
+  model(name: string, version?: string): Model {
+    return this.repository.get(name, version);
+  }
+
+  /** The version that answers for `version` (the latest ready one when undefined); ModelNotFound / ModelNotReady otherwise. */
+  resolveVersion(name: string, version?: string): string | undefined {
+    return this.repository.resolve(name, version).version;
+  }
+
+  /** The version a TF Serving label names in model-settings.json `versionLabels`; undefined for an unknown label. */
+  resolveLabel(name: string, label: string): string | undefined {
+    return this.repository.resolveLabel(name, label);
+  }
+
+  /** The model's ready versions (empty for an unversioned model). */
+  versions(name: string): string[] {
+    return this.repository.versions(name);
+  }
+
+  /** The model's model-settings.json (empty for models registered in code). */
+  settingsOf(name: string): ModelSettings {
+    return this.repository.settingsOf(name);
+  }
+
+  /** The repository index: every model version and its state (only READY ones when `readyOnly`). */
+  index(readyOnly = false): ModelIndexEntry[] {
+    return this.repository.index(readyOnly);
+  }
+
+  /** (Re)loads a model from disk; `change` runs it inside a change of the model already under way. */
+  load(name: string, change?: ModelChange): Promise<void> {
+    return this.repository.load(name, change);
+  }
+
+  /** Unloads every version of a model. */
+  unload(name: string, change?: ModelChange): Promise<void> {
+    return this.repository.unload(name, change);
+  }
+
+  /** Serves a model folder just installed on disk (an upload), inside the change that installed it. */
+  install(name: string, change?: ModelChange): Promise<void> {
+    return this.repository.install(name, change);
+  }
+
+  /** Runs `task` as the only change of `name` (an upload's swap and load); ModelBusy while another runs. */
+  withModelChange<T>(name: string, action: string, task: (change: ModelChange) => Promise<T>): Promise<T> {
+    return this.repository.mutations.run(name, action, task);
+  }
+
+  // --- inference ---
+
   /** V2 inference: the request's tensors through the model's pipeline, outputs filtered as asked. */
   async infer(
     name: string,
@@ -112,7 +184,10 @@ export class DataPlane {
     }
   }
 
-  /** V1 predict or explain: the JSON body through the pipeline; the model's answer goes back as is. */
+  /**
+   * V1 predict or explain: the JSON body through the pipeline; the model's answer goes back as is (a transformer whose
+   * predictor spoke V2 may answer tensors: the V1 codec, `v1.v1Result`, turns them into predictions).
+   */
   async predictV1(
     name: string,
     version: string | undefined,
@@ -125,9 +200,7 @@ export class DataPlane {
     // A runtime that turns the V1 body into tensors (the ONNX runtime) bounds them by the server's limits.
     ctx.limits ??= this.limits;
     try {
-      let result = await this.pipeline(model, body, ctx, verb);
-      // A transformer whose predictor spoke V2 may hand back tensors; a V1 caller gets them as predictions.
-      if (isInferResponse(result)) result = v1.tensorsToV1(result.outputs, "row");
+      const result = await this.pipeline(model, body, ctx, verb);
       this.observer?.outcome(name, resolved, true);
       return result;
     } catch (err) {

@@ -27,7 +27,7 @@ export {
   TensorMetadataSchema,
   VersionPolicySchema,
 } from "./settings-schema.ts";
-export { closest, levenshtein, schemaProblem } from "./schema-errors.ts";
+export { closest, levenshtein, type SchemaProblemOptions, schemaProblem } from "./schema-errors.ts";
 export {
   createRemotePredictor,
   isPredictorProtocol,

@@ -19,15 +19,24 @@ interface SchemaNode {
 }
 const node = (s: TSchema): SchemaNode => s as unknown as SchemaNode;
 
+export interface SchemaProblemOptions {
+  /** What a key of the document is called in the message (default `setting`: `/x is not a setting`). */
+  noun?: string;
+  /** Report only unknown keys (a caller whose own checks word the type errors). */
+  unknownKeysOnly?: boolean;
+}
+
 /**
  * The first problem with `value` against `schema`, or undefined when it conforms. Unknown keys come first
  * (`/versionPolcy is not a setting; did you mean versionPolicy?`), then wrong types naming the key
  * (`'features' must be a list of strings, got "a"`). `prefix` is the pointer of `value` in its document.
  */
-export function schemaProblem(schema: TSchema, value: unknown, prefix = ""): string | undefined {
+export function schemaProblem(schema: TSchema, value: unknown, prefix = "", options: SchemaProblemOptions = {}): string | undefined {
+  const noun = options.noun ?? "setting";
   const errors = leafErrors(Value.Errors(schema, value), schema, value);
   if (errors.length === 0) return undefined;
   const unknown = errors.find((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
+  if (options.unknownKeysOnly && !unknown) return undefined;
   const e = unknown ?? errors.find((e) => e.type === ValueErrorType.ObjectRequiredProperty) ?? errors[0];
   const segments = pointerSegments(e.path);
   const pointer = prefix + e.path;
@@ -35,8 +44,8 @@ export function schemaProblem(schema: TSchema, value: unknown, prefix = ""): str
     const known = Object.keys((e.schema as { properties?: object }).properties ?? {});
     const key = segments[segments.length - 1];
     const suggestion = closest(key, known);
-    if (suggestion) return `${pointer} is not a setting; did you mean ${suggestion}?`;
-    return `${pointer} is not a setting${known.length > 0 ? ` (the settings here: ${known.join(", ")})` : ""}`;
+    if (suggestion) return `${pointer} is not a ${noun}; did you mean ${suggestion}?`;
+    return `${pointer} is not a ${noun}${known.length > 0 ? ` (the ${noun}s here: ${known.join(", ")})` : ""}`;
   }
   const prefixSegments = pointerSegments(prefix);
   if (e.type === ValueErrorType.ObjectRequiredProperty) {

@@ -11,6 +11,7 @@ export { type SeldonRuntimeOptions, seldonRuntime, seldonUnitFromEnv, type Seldo
 export { importUserModule, loadModuleModel, MODULE_EXTENSIONS } from "./module/load-module.ts";
 export { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "./onnx/convert.ts";
 export { OnnxModel, type OnnxModelOptions } from "./onnx/onnx-model.ts";
+export { setOrtLogLevel } from "./onnx/session.ts";
 export { ClientPredictor, clientPredictorFactory, forwardableHeaders } from "./remote/remote-predictor.ts";
 export {
   isSeldonComponent,

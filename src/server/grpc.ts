@@ -121,21 +121,21 @@ export function buildGrpcServer(options: GrpcServerOptions): grpcJs.Server {
       });
     },
     RepositoryIndex: unary<{ repository_name?: string; ready?: boolean }, grpc.RepositoryIndexResponseMessage>((call) => {
-      const models = dataplane.repository.index(call.request.ready === true);
+      const models = dataplane.index(call.request.ready === true);
       return { models: models.map((m) => ({ name: m.name, version: m.version ?? "", state: m.state, reason: m.reason })) };
     }, logger),
     RepositoryModelLoad: unary<{ repository_name?: string; model_name?: string }, object>(async (call) => {
       authorize("load", call.metadata);
       if (call.request.repository_name) throw new Unsupported("Named repositories are not supported; leave repository_name empty");
       if (!call.request.model_name) throw new InvalidInput("model_name is required");
-      await dataplane.repository.load(call.request.model_name);
+      await dataplane.load(call.request.model_name);
       return {};
     }, logger),
     RepositoryModelUnload: unary<{ repository_name?: string; model_name?: string }, object>(async (call) => {
       authorize("unload", call.metadata);
       if (call.request.repository_name) throw new Unsupported("Named repositories are not supported; leave repository_name empty");
       if (!call.request.model_name) throw new InvalidInput("model_name is required");
-      await dataplane.repository.unload(call.request.model_name);
+      await dataplane.unload(call.request.model_name);
       return {};
     }, logger),
   };

@@ -3,6 +3,7 @@ import type { GraphRouter, SeldonGraphExecutor } from "../graph/index.ts";
 import type { DataPlane } from "../model/index.ts";
 import { type ConnectionLimits, guardConnections, httpServerOptions, resolveConnectionLimits } from "./connections.ts";
 import { clientErrorHandler, notFoundHandler, restError, sendError, sendSeldonError } from "./errors.ts";
+import { logRequestError, registerAccessLog, requestIdOptions } from "./access-log.ts";
 import type { Logger } from "./logger.ts";
 import { ModelControl } from "./model-control.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -19,6 +20,8 @@ export interface HttpAppOptions {
   dataplane: DataPlane;
   metrics: ServerMetrics;
   logger: Logger;
+  /** One info line per answered request (method, path, status, duration, model, protocol); default false. */
+  accessLog?: boolean;
   /** Largest accepted request body in bytes; larger bodies get 413. */
   maxBufferSize: number;
   keepAliveTimeoutMs?: number;
@@ -44,9 +47,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const limits = resolveConnectionLimits(options.connectionLimits);
   // Errors that come before any route (node's HTTP parser, a bad URL) take the server's family: Seldon's on a Seldon server.
   const seldonServer = options.seldon !== undefined || options.seldonGraph !== undefined;
+  const rootProtocol = options.graph ? "graph" : options.openbayes ? "openbayes" : seldonServer ? "seldon" : undefined;
   const app = Fastify({
     http: httpServerOptions(limits),
-    logger: false,
+    ...requestIdOptions(),
     bodyLimit: maxBufferSize,
     // A model name may contain characters Fastify would otherwise reject in a param.
     routerOptions: { maxParamLength: 1024, ignoreTrailingSlash: false },
@@ -62,6 +66,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
 
   guardConnections(app.server, limits, logger);
+  registerAccessLog(app, logger, options.accessLog === true, rootProtocol);
 
   // Codecs decide how to read a body, so every content type arrives as raw bytes.
   app.removeAllContentTypeParsers();
@@ -70,7 +75,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.setErrorHandler((err, request, reply) => {
     const mapped = restError(err, maxBufferSize);
     if (mapped.status >= 500) {
-      logger.log("error", `${request.method} ${request.url} -> ${mapped.status}: ${mapped.message}`);
+      logRequestError(logger, request, `${request.method} ${request.url} -> ${mapped.status}: ${mapped.message}`);
       const cause = (mapped as Error).cause;
       if (cause instanceof Error && cause.stack) logger.log("debug", cause.stack);
     }

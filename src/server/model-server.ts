@@ -1,4 +1,5 @@
-import type { Server as GrpcServer } from "@grpc/grpc-js";
+import { stat } from "node:fs/promises";
+import { type Server as GrpcServer, setLogger as setGrpcLogger } from "@grpc/grpc-js";
 import type { FastifyInstance } from "fastify";
 import {
   applyPredictorSettings,
@@ -20,7 +21,7 @@ import {
   SeldonGraphExecutor,
   type SeldonGraphSpec,
 } from "../graph/index.ts";
-import { builtinRuntimes, isSeldonComponent, type RuntimeRegistry, seldonUnitFromEnv } from "../runtime/index.ts";
+import { builtinRuntimes, isSeldonComponent, type RuntimeRegistry, seldonUnitFromEnv, setOrtLogLevel } from "../runtime/index.ts";
 import { configureOpenBayesModel, resolveOpenBayesServing } from "../runtime/index.ts"; // OpenBayes
 import { recoverUploads } from "../storage/index.ts"; // uploads
 import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
@@ -29,7 +30,7 @@ import { closeWithin } from "./connections.ts";
 import { guardFaults } from "./fault-guard.ts";
 import { buildHttpApp } from "./http.ts";
 import { ModelControl, type ModelControlMode } from "./model-control.ts";
-import { consoleLogger, type Logger } from "./logger.ts";
+import { createLogger, type Logger } from "./logger.ts";
 import { ServerMetrics } from "./metrics.ts";
 
 export interface ModelServerOptions {
@@ -120,6 +121,10 @@ export interface ModelServerOptions {
    */
   modelLoadTimeoutMs?: number;
   logger?: Logger;
+  /** The default logger's level (`--log_level`; default TSERVE_LOGLEVEL or KSERVE_LOGLEVEL, else info); ONNX Runtime's follows it. */
+  logLevel?: "debug" | "info" | "warn" | "error";
+  /** One info line per answered HTTP request (`--access_log`, default false: it cost ~25 % of req/s on iris). */
+  accessLog?: boolean;
   /**
    * The runtimes models are served with, and the remote predictor transformers use (default: the built-in ones,
    * Seldon's unit settings read from PREDICTIVE_UNIT_ID … in the environment at each load).
@@ -132,6 +137,21 @@ export const DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024;
 export const DEFAULT_REPOSITORY_POLL_SECS = 15;
 /** `--model_load_timeout` default: generous for big weights, but a load() that never finishes cannot keep the server down. */
 export const DEFAULT_MODEL_LOAD_TIMEOUT_MS = 600_000;
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+/** A port that cannot be bound, as one line: `cannot listen on 0.0.0.0:8080: address already in use`. */
+function listenError(err: unknown, host: string, port: number, what: string): Error {
+  const text = err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? ""} ${err.message}` : String(err);
+  const reason = /EADDRINUSE|address already in use/i.test(text)
+    ? "address already in use"
+    : /EACCES|permission denied/i.test(text)
+      ? "permission denied"
+      : err instanceof Error ? err.message : String(err);
+  return new Error(`cannot listen on ${host}:${port}${what}: ${reason}`, { cause: err });
+}
 
 /** Beyond the grace period, how long stop() still waits for models to unload (a custom process's SIGKILL…). */
 const UNLOAD_ALLOWANCE_MS = 5_000;
@@ -164,7 +184,10 @@ export class ModelServer {
 
   constructor(options: ModelServerOptions = {}) {
     this.options = options;
-    this.logger = options.logger ?? consoleLogger();
+    const logger = options.logger ?? createLogger({ level: options.logLevel });
+    this.logger = logger;
+    const level = options.logLevel ?? ("level" in logger && typeof logger.level === "string" ? logger.level : undefined);
+    if (level === "debug" || level === "info" || level === "warn" || level === "error") setOrtLogLevel(level);
     const predictor = options.predictor;
     const runtimes = options.runtimes ?? builtinRuntimes({ seldon: { unit: () => seldonUnitFromEnv(process.env) } });
     setRemotePredictorFactory(runtimes.remotePredictor);
@@ -220,6 +243,9 @@ export class ModelServer {
       await this.repository.register(m);
     }
     for (const s of sources) await this.repository.addSource(s);
+    if (this.options.modelRepository && !(await isDirectory(this.options.modelRepository))) {
+      throw new Error(`the model repository folder ${this.options.modelRepository} does not exist`);
+    }
     // uploads: undo swaps a crash interrupted and clear stale upload files before the repository is scanned
     if (this.options.modelRepository) await recoverUploads(this.options.modelRepository, (level, message) => this.logger.log(level, message));
     if (this.modelControl.mode === "poll") {
@@ -250,8 +276,8 @@ export class ModelServer {
       const spec = this.options.seldonGraph;
       // The graph's components report their custom metrics under this deployment and predictor.
       for (const node of graphNodes(spec.graph)) {
-        const served = this.repository.names().includes(node.name) && this.repository.isReady(node.name);
-        const model = served ? this.repository.get(node.name) : undefined;
+        const served = this.dataplane.hasModel(node.name) && this.dataplane.isModelReady(node.name);
+        const model = served ? this.dataplane.model(node.name) : undefined;
         if (isSeldonComponent(model)) model.deployment = { deploymentName: spec.deploymentName, predictorName: spec.predictorName };
       }
       this.seldonExecutor = new SeldonGraphExecutor(spec, {
@@ -274,6 +300,7 @@ export class ModelServer {
       seldon,
       seldonGraph: this.seldonExecutor ? { executor: this.seldonExecutor, isReady: () => !this.draining } : undefined,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
+      accessLog: this.options.accessLog,
       upload: { maxUploadSize: this.options.maxUploadSize, repositoryRoot: this.options.modelRepository, allowCodeUploads: this.options.allowCodeUploads }, // uploads
       modelControl: this.modelControl,
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
@@ -285,7 +312,10 @@ export class ModelServer {
         maxConnections: this.options.maxConnections,
       },
     });
-    await this.app.listen({ port: this.options.httpPort ?? 8080, host: this.options.host ?? "0.0.0.0" });
+    const host = this.options.host ?? "0.0.0.0";
+    await this.app.listen({ port: this.options.httpPort ?? 8080, host }).catch((err: unknown) => {
+      throw listenError(err, host, this.options.httpPort ?? 8080, "");
+    });
     const addr = this.app.server.address();
     this.boundPort = typeof addr === "object" && addr ? addr.port : this.options.httpPort;
     if (this.options.enableGrpc !== false) {
@@ -300,7 +330,13 @@ export class ModelServer {
       });
       // Seldon mode: Seldon's gRPC services (seldon.protos.*) beside the OIP service, on the same port.
       if (seldon) addSeldonGrpcServices(this.grpcServer, { dataplane: this.dataplane, modelName: () => seldon.modelName, logger: this.logger });
-      this.boundGrpcPort = await listenGrpc(this.grpcServer, this.options.host ?? "0.0.0.0", this.options.grpcPort ?? 8081);
+      const grpcPort = this.options.grpcPort ?? 8081;
+      // grpc-js's own lines ("E No address added…") go through our logger, at debug.
+      setGrpcLogger({ error: (...args: unknown[]) => this.logger.log("debug", `grpc: ${args.join(" ")}`) } as Partial<Console>);
+      this.boundGrpcPort = await listenGrpc(this.grpcServer, host, grpcPort).catch(async (err: unknown) => {
+        await this.app?.close();
+        throw listenError(err, host, grpcPort, " (gRPC)");
+      });
     }
     this.poller?.start();
     if (this.modelControl.openToAnyone) {
@@ -328,7 +364,7 @@ export class ModelServer {
   /** OpenBayes: which model the OpenBayes routes serve, if any (a startup error unloads what was loaded). */
   private async openbayesRoutes(): Promise<ReturnType<typeof resolveOpenBayesServing>> {
     try {
-      return resolveOpenBayesServing(this.repository, this.options.openbayes);
+      return resolveOpenBayesServing(this.dataplane, this.options.openbayes);
     } catch (err) {
       await this.repository.unloadAll();
       throw err;

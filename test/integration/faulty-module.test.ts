@@ -163,7 +163,7 @@ describe("a faulty module model does not take the server down", () => {
     expect(again.status, again.text).toBe(200);
     expect(again.json.predictions).toEqual([2]);
 
-    expect(output()).toMatch(/ERROR model timer: uncaught exception in the model's code[^\n]*timer fault from the timer model/);
+    expect(output()).toMatch(/(?:ERROR |"level":"error"[^\n]*"msg":")model timer: uncaught exception in the model's code[^\n]*timer fault from the timer model/);
     expect(output()).toContain("at Timeout."); // the stack comes with it
     expect(child.exitCode).toBeNull();
   });
@@ -176,7 +176,7 @@ describe("a faulty module model does not take the server down", () => {
       const r = await predict(url, "rejecter");
       return r.status === 200 && r.json.predictions[0] === 2 ? true : undefined;
     });
-    expect(output()).toMatch(/ERROR model rejecter: unhandled promise rejection in the model's code[^\n]*rejection from the rejecter model/);
+    expect(output()).toMatch(/(?:ERROR |"level":"error"[^\n]*"msg":")model rejecter: unhandled promise rejection in the model's code[^\n]*rejection from the rejecter model/);
     await expectHealthyServes();
     expect(child.exitCode).toBeNull();
   });
@@ -187,7 +187,7 @@ describe("a faulty module model does not take the server down", () => {
       const r = await predict(url, "microtask");
       return r.status === 200 && r.json.predictions[0] === 2 ? true : undefined;
     });
-    expect(output()).toMatch(/ERROR model microtask: uncaught exception in the model's code[^\n]*microtask fault/);
+    expect(output()).toMatch(/(?:ERROR |"level":"error"[^\n]*"msg":")model microtask: uncaught exception in the model's code[^\n]*microtask fault/);
     await expectHealthyServes();
   });
 
@@ -199,7 +199,7 @@ describe("a faulty module model does not take the server down", () => {
     expect(row.state).toBe("UNAVAILABLE");
     expect(row.reason).toContain("uncaught exception: looper fault after load");
     expect(row.reason).toContain("after 3 reloads within 60 s");
-    expect(output().match(/loaded model looper\n/g)).toHaveLength(4);
+    expect(output().match(/loaded model looper(?:\n|")/g)).toHaveLength(4);
     await expectHealthyServes();
     expect(child.exitCode).toBeNull();
   });
@@ -234,7 +234,7 @@ describe("--model_load_timeout", () => {
   it("a stray error while load() runs fails that load with the reason, without waiting for the timeout", async () => {
     const row = await indexRow(url, "faulting");
     expect(row).toMatchObject({ state: "UNAVAILABLE", reason: "uncaught exception while loading: fault while loading" });
-    expect(output()).toMatch(/ERROR model faulting: uncaught exception in the model's code[^\n]*fault while loading/);
+    expect(output()).toMatch(/(?:ERROR |"level":"error"[^\n]*"msg":")model faulting: uncaught exception in the model's code[^\n]*fault while loading/);
   });
 
 });
@@ -265,12 +265,12 @@ setTimeout(() => process.exit(0), 10_000);
   it("an uncaught exception outside any model: logged, exit code 1", async () => {
     const { code, stderr } = await runScript(`throw new Error("not a model's fault");`);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/ERROR uncaught exception outside any model; exiting as Node does: Error: not a model's fault/);
+    expect(stderr).toMatch(/(?:ERROR |"level":"error"[^\n]*"msg":")uncaught exception outside any model; exiting as Node does: Error: not a model's fault/);
   });
 
   it("an unhandled rejection outside any model: logged, exit code 1", async () => {
     const { code, stderr } = await runScript(`void Promise.reject(new Error("nobody awaited me"));`);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/ERROR unhandled promise rejection outside any model; exiting as Node does[^\n]*nobody awaited me/);
+    expect(stderr).toMatch(/(?:ERROR |"level":"error"[^\n]*"msg":")unhandled promise rejection outside any model; exiting as Node does[^\n]*nobody awaited me/);
   });
 });

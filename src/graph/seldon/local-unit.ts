@@ -59,7 +59,7 @@ export class LocalSeldonUnit implements SeldonUnit {
   }
 
   async metadata(): Promise<unknown> {
-    const model = this.dataplane.repository.get(this.name);
+    const model = this.dataplane.model(this.name);
     return isSeldonComponent(model) ? model.seldonMetadata() : this.dataplane.modelMetadata(this.name);
   }
 
@@ -77,5 +77,5 @@ export class LocalSeldonUnit implements SeldonUnit {
 
 /** Resolves graph nodes to this process's served models, when it serves one by that name. */
 export function dataPlaneSeldonUnits(dataplane: DataPlane): (node: { name: string }) => SeldonUnit | undefined {
-  return (node) => (dataplane.repository.names().includes(node.name) ? new LocalSeldonUnit(node.name, dataplane) : undefined);
+  return (node) => (dataplane.hasModel(node.name) ? new LocalSeldonUnit(node.name, dataplane) : undefined);
 }

@@ -1,5 +1,8 @@
 import { parseAllDocuments } from "yaml";
+import type { TSchema } from "@sinclair/typebox";
 import { InvalidInput, Unsupported } from "../../errors/index.ts";
+import { schemaProblem } from "../../model/index.ts";
+import { SeldonDeploymentSchema, SeldonGraphNodeSchema, SeldonPredictorSchema } from "./spec-schema.ts";
 
 export type SeldonNodeType = "MODEL" | "ROUTER" | "COMBINER" | "TRANSFORMER" | "OUTPUT_TRANSFORMER";
 export type SeldonNodeMethod = "TRANSFORM_INPUT" | "TRANSFORM_OUTPUT" | "ROUTE" | "AGGREGATE" | "SEND_FEEDBACK";
@@ -105,9 +108,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Validates an already-parsed document (see parseSeldonDeployment). */
 export function toSeldonGraphSpec(doc: unknown, source = "SeldonDeployment", options: SeldonSpecOptions = {}): SeldonGraphSpec {
   if (!isObject(doc)) throw new InvalidInput(`${source}: expected a SeldonDeployment, a predictor or a graph node object`);
-  if (doc.kind !== undefined || doc.apiVersion !== undefined || isObject(doc.spec)) return fromDeployment(doc, source, options);
+  if (doc.kind !== undefined || doc.apiVersion !== undefined || isObject(doc.spec)) {
+    const spec = fromDeployment(doc, source, options);
+    checkSchema(SeldonDeploymentSchema, doc, source);
+    return spec;
+  }
   if (doc.graph !== undefined) {
+    checkSchema(SeldonPredictorSchema, doc, source, true);
     const predictor = toPredictor(doc, source, "predictor");
+    checkSchema(SeldonPredictorSchema, doc, source);
     const spec: SeldonGraphSpec = {
       deploymentName: options.deploymentName ?? predictor.name,
       predictorName: predictor.name,
@@ -116,8 +125,19 @@ export function toSeldonGraphSpec(doc: unknown, source = "SeldonDeployment", opt
     if (predictor.traffic !== undefined) spec.traffic = predictor.traffic;
     return spec;
   }
+  checkSchema(SeldonGraphNodeSchema, doc, source, true);
   const graph = toGraphNode(doc, source, new Set(), new Map());
+  checkSchema(SeldonGraphNodeSchema, doc, source);
   return { deploymentName: options.deploymentName ?? graph.name, predictorName: "default", graph };
+}
+
+/**
+ * The document against its schema. Unknown keys are checked first (`/spec/predictors/0/graph/modelUir is not a
+ * field; did you mean modelUri?`); wrong types last, after the checks that word them per node and parameter.
+ */
+function checkSchema(schema: TSchema, doc: unknown, source: string, unknownKeysOnly = false): void {
+  const problem = schemaProblem(schema, doc, "", { noun: "field", unknownKeysOnly });
+  if (problem) throw new InvalidInput(`${source}: ${problem}`);
 }
 
 interface Predictor {
@@ -134,6 +154,7 @@ function fromDeployment(doc: Record<string, unknown>, source: string, options: S
   if (doc.apiVersion !== undefined && !API_VERSIONS.includes(String(doc.apiVersion))) {
     throw new InvalidInput(`${source}: apiVersion ${JSON.stringify(doc.apiVersion)} is not one of ${API_VERSIONS.join(", ")}`);
   }
+  checkSchema(SeldonDeploymentSchema, doc, source, true);
   const metadata = isObject(doc.metadata) ? doc.metadata : {};
   if (!isObject(doc.spec)) throw new InvalidInput(`${source}: a SeldonDeployment needs a 'spec' object`);
   const spec = doc.spec;

@@ -300,3 +300,32 @@ function jsonType(v: unknown): string {
   if (typeof v === "boolean") return v ? "True" : "False";
   return typeof v === "number" ? "Number" : typeof v === "string" ? "String" : typeof v;
 }
+
+/** One `:classify` / `:regress` call: the V2 request the examples became, and how to read the model's answer. */
+export interface ExamplesCall {
+  plan: ExamplesPlan;
+  /** How many examples were sent (rows expected back). */
+  count: number;
+  request: InferRequest;
+}
+
+/**
+ * Decodes a parsed classify/regress body into the model's V2 request, given the model's metadata and its
+ * model-settings.json options (a 400 when the model does not fit, see `planExamples`).
+ */
+export function examplesCall(
+  parsed: ExamplesRequest,
+  meta: { name: string; inputs: readonly TensorMetadata[]; outputs: readonly TensorMetadata[] },
+  options: ExamplesOptions,
+  limits?: Partial<TensorLimits>,
+): ExamplesCall {
+  const plan = planExamples(meta, options, parsed.method);
+  return { plan, count: parsed.examples.length, request: examplesToInferRequest(parsed, plan, limits) };
+}
+
+/** The model's outputs as TF Serving's `{"results": …}` for the call's method. */
+export function examplesResults(call: ExamplesCall, outputs: readonly Tensor[]): Record<string, unknown> {
+  return call.plan.method === "classify"
+    ? classifyResults(outputs, call.plan, call.count)
+    : regressResults(outputs, call.plan, call.count);
+}

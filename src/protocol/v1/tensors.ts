@@ -15,7 +15,7 @@ import {
   toFlatValues,
 } from "../../tensor/index.ts";
 import { isPlainObject } from "../json.ts";
-import { type InferRequest, markInferRequest } from "../types.ts";
+import { type InferRequest, isInferResponse, markInferRequest } from "../types.ts";
 import { decodeB64Values, isB64Object } from "./b64.ts";
 import { markNonFinite, NonFiniteNumber } from "./json.ts";
 import { checkSignatureName } from "./signature.ts";
@@ -258,4 +258,12 @@ function describeJson(v: unknown): string {
   if (Array.isArray(v)) return "list";
   if (v instanceof Uint8Array) return "bytes";
   return typeof v === "object" ? (isB64Object(v) ? "b64 object" : "object") : typeof v;
+}
+
+/**
+ * A V1 answer as the client gets it: tensors (a transformer whose predictor spoke V2 hands back an InferResponse)
+ * become row-format predictions; any other answer passes as it is.
+ */
+export function v1Result(result: unknown): unknown {
+  return isInferResponse(result) ? tensorsToV1(result.outputs, "row") : result;
 }

@@ -52,6 +52,21 @@ interface NativeBinding {
 
 let nativeBinding: NativeBinding | null | undefined;
 
+/** ONNX Runtime's severity (0 verbose … 4 fatal): its coloured lines only show under the server's debug level. */
+let ortSeverity: 0 | 1 | 2 | 3 | 4 = severityOf(process.env.TSERVE_LOGLEVEL ?? process.env.KSERVE_LOGLEVEL);
+
+function severityOf(level: string | undefined): 2 | 3 {
+  return level?.toLowerCase() === "debug" ? 2 : 3;
+}
+
+/**
+ * Sets ONNX Runtime's log severity from the server's level (debug: warnings and up; otherwise errors only).
+ * Each session gets `logSeverityLevel`; the process-wide `env.logLevel` (read when ORT first initialises) too.
+ */
+export function setOrtLogLevel(level: "debug" | "info" | "warn" | "error"): void {
+  ortSeverity = severityOf(level);
+}
+
 /**
  * onnxruntime-node's public `run()` defers every call with setImmediate and then runs it synchronously on
  * the JS thread anyway; for small models that hop costs as much as the model. When the package's binding is
@@ -88,6 +103,8 @@ export async function createOrtSession(
   path: string,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<OrtSession> {
+  options = { logSeverityLevel: ortSeverity, ...options };
+  ort.env.logLevel = ortSeverity === 2 ? "warning" : "error"; // read once, when ORT initialises
   const native = loadNativeBinding();
   if (native) {
     const known = (v: NativeValueMetadata) => !v.isTensor || ONNX_ELEMENT_TYPES[v.type] !== undefined;

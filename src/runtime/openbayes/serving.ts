@@ -1,5 +1,5 @@
 import { InvalidInput } from "../../errors/index.ts";
-import type { Model, ModelRepository } from "../../model/index.ts";
+import type { DataPlane, Model } from "../../model/index.ts";
 import { CustomServerModel, isCustomServerModel } from "./custom-model.ts";
 import { isOpenBayesPredictor, type OpenBayesLogger } from "./predictor.ts";
 
@@ -29,16 +29,16 @@ export interface OpenBayesServing {
  * are on when the server's only model is a loaded OpenBayes model; `false` turns them off.
  */
 export function resolveOpenBayesServing(
-  repository: ModelRepository,
+  dataplane: Pick<DataPlane, "modelNames" | "isModelReady" | "index" | "model">,
   option: boolean | { modelName: string } | undefined,
 ): OpenBayesServing | undefined {
   if (option === false) return undefined;
-  const names = repository.names();
+  const names = dataplane.modelNames();
   let modelName: string;
   if (option === undefined) {
-    if (names.length !== 1 || !repository.isReady(names[0])) return undefined;
+    if (names.length !== 1 || !dataplane.isModelReady(names[0])) return undefined;
     modelName = names[0];
-    if (!isOpenBayesModel(repository.get(modelName))) return undefined;
+    if (!isOpenBayesModel(dataplane.model(modelName))) return undefined;
   } else if (option === true) {
     if (names.length !== 1) {
       throw new InvalidInput(`OpenBayes mode serves exactly one predictor; this server has ${names.length} models (${names.join(", ")}). Name one with openbayes: { modelName }.`);
@@ -48,11 +48,11 @@ export function resolveOpenBayesServing(
     modelName = option.modelName;
   }
   if (!names.includes(modelName)) throw new InvalidInput(`OpenBayes mode: there is no model named ${modelName}`);
-  if (!repository.isReady(modelName)) {
-    const row = repository.index().find((r) => r.name === modelName && r.state !== "READY");
+  if (!dataplane.isModelReady(modelName)) {
+    const row = dataplane.index().find((r) => r.name === modelName && r.state !== "READY");
     throw new InvalidInput(`The OpenBayes predictor ${modelName} did not start: ${row?.reason || row?.state || "not ready"}`);
   }
-  const model = repository.get(modelName);
+  const model = dataplane.model(modelName);
   if (!isOpenBayesModel(model)) {
     throw new InvalidInput(`Model ${modelName} is not an OpenBayes predictor: serve a plain class with predict({ json }) (predictor.ts) or a folder with start.sh`);
   }

@@ -133,7 +133,7 @@ function registerProxyRoutes(app: FastifyInstance, dataplane: DataPlane, options
 
   const server = (): CustomServerModel | undefined => {
     try {
-      const model = dataplane.repository.get(modelName);
+      const model = dataplane.model(modelName);
       return isCustomServerModel(model) ? model : undefined;
     } catch {
       return undefined;

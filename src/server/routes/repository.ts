@@ -20,18 +20,18 @@ export function registerRepositoryRoutes(app: FastifyInstance, dataplane: DataPl
         throw new InvalidInput("'ready' must be a boolean");
       readyOnly = body.ready === true;
     }
-    return sendJson(reply, 200, dataplane.repository.index(readyOnly));
+    return sendJson(reply, 200, dataplane.index(readyOnly));
   });
 
   app.post("/v2/repository/models/:name/load", { onRequest: control.restHook("load") }, async (req, reply) => {
     const { name } = req.params as { name: string };
-    await dataplane.repository.load(name);
+    await dataplane.load(name);
     return sendJson(reply, 200, { name, load: true });
   });
 
   app.post("/v2/repository/models/:name/unload", { onRequest: control.restHook("unload") }, async (req, reply) => {
     const { name } = req.params as { name: string };
-    await dataplane.repository.unload(name);
+    await dataplane.unload(name);
     return sendJson(reply, 200, { name, unload: true });
   });
 }

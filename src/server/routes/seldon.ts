@@ -109,7 +109,7 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
 
   const metadata = async (req: FastifyRequest, reply: FastifyReply) => {
     try {
-      const doc = component(dataplane.repository.get(modelName)).seldonMetadata();
+      const doc = component(dataplane.model(modelName)).seldonMetadata();
       return reply.code(200).headers(CORS).header("content-type", "application/json").send(JSON.stringify(doc));
     } catch (err) {
       return fail(req, reply, err);

@@ -95,17 +95,17 @@ export function registerUploadRoutes(app: FastifyInstance, dataplane: DataPlane,
         if (!options.allowCodeUploads) await refuseCode(extracted.root);
         await checkServable(extracted.root, name);
         // The swap and the load are one change of the model: a load, unload or upload of it meanwhile gets 409.
-        await dataplane.repository.mutations.run(name, "upload", (change) =>
+        await dataplane.withModelChange(name, "upload", (change) =>
           installModelFolder({
             root,
             name,
             staged: extracted.root,
             workDir: work,
-            activate: () => dataplane.repository.install(name, change),
+            activate: () => dataplane.install(name, change),
             log: (level, message) => options.logger.log(level, message),
           }),
         );
-        const versions = dataplane.repository.versions(name);
+        const versions = dataplane.versions(name);
         options.logger.log(
           "info",
           `installed model ${name}${versions.length ? ` (versions ${versions.join(", ")})` : ""} from an upload of ${size} bytes (${extracted.files} files, ${extracted.bytes} bytes unpacked)`,

@@ -40,7 +40,7 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, opt
   if (options.root !== false) app.get("/", async (_req, reply) => sendV1Json(reply, 200, { status: "alive" }));
 
   const list = async (_req: FastifyRequest, reply: FastifyReply) =>
-    sendV1Json(reply, 200, { models: dataplane.repository.names() });
+    sendV1Json(reply, 200, { models: dataplane.modelNames() });
   const getModel = async (req: FastifyRequest, reply: FastifyReply) => {
     const target = parseTarget((req.params as { "*": string })["*"]);
     if (target.verb) throw new NotFound(`Not Found: GET ${req.url}; use POST for :${target.verb}`);
@@ -62,7 +62,7 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, opt
     }
     const body = decodeV1Body(req);
     const result = await dataplane.predictV1(target.name, version, body, ctx, verb as "predict" | "explain");
-    return sendV1Result(reply, result, ctx);
+    return sendV1Result(reply, v1.v1Result(result), ctx);
   };
 
   app.get("/v1/models", list);
@@ -81,7 +81,7 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, opt
  */
 function versionOf(dataplane: DataPlane, target: V1Target): string | undefined {
   if (target.label === undefined) return target.version;
-  const version = dataplane.repository.resolveLabel(target.name, target.label);
+  const version = dataplane.resolveLabel(target.name, target.label);
   if (version === undefined) throw new InvalidInput(`Unrecognized servable version label: ${target.label}`);
   return version;
 }
@@ -98,7 +98,7 @@ async function modelStatus(
   version: string | undefined,
 ): Promise<FastifyReply> {
   const ready = await dataplane.modelReady(name, version);
-  const rows = dataplane.repository
+  const rows = dataplane
     .index()
     .filter((r) => r.name === name && (version === undefined || Number(r.version) === Number(version)));
   const statuses = v1.modelVersionStatus(rows);
@@ -119,14 +119,14 @@ async function modelMetadata(
   name: string,
   version: string | undefined,
 ): Promise<FastifyReply> {
-  const resolved = dataplane.repository.resolve(name, version).version;
+  const resolved = dataplane.resolveVersion(name, version);
   const meta = await dataplane.modelMetadata(name, resolved);
   return sendV1Json(reply, 200, v1.modelMetadataToTfServing(meta, resolved));
 }
 
 /**
- * `:classify` / `:regress`: the examples become the model's input tensor (see `planExamples` for which models fit)
- * and run through the DataPlane like any V2 request; the answer is `{"results": …}`.
+ * `:classify` / `:regress`: the V1 codec turns the examples into the model's input tensor (see `planExamples` for
+ * which models fit), the DataPlane runs it like any V2 request, and the codec turns the outputs into `{"results": …}`.
  */
 async function classifyOrRegress(
   dataplane: DataPlane,
@@ -137,12 +137,11 @@ async function classifyOrRegress(
   method: v1.ExamplesMethod,
 ): Promise<Record<string, unknown>> {
   const parsed = v1.parseExamplesRequest(body, method);
-  const resolved = dataplane.repository.resolve(name, version).version;
+  const resolved = dataplane.resolveVersion(name, version);
   const meta = await dataplane.modelMetadata(name, resolved);
-  const plan = v1.planExamples(meta, dataplane.repository.settingsOf(name), method);
-  const response = await dataplane.infer(name, resolved, v1.examplesToInferRequest(parsed, plan, dataplane.limits), ctx);
-  const n = parsed.examples.length;
-  return method === "classify" ? v1.classifyResults(response.outputs, plan, n) : v1.regressResults(response.outputs, plan, n);
+  const call = v1.examplesCall(parsed, meta, dataplane.settingsOf(name), dataplane.limits);
+  const response = await dataplane.infer(name, resolved, call.request, ctx);
+  return v1.examplesResults(call, response.outputs);
 }
 
 /** A body that must be JSON whatever its content type (classify / regress). */

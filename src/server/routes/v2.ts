@@ -22,7 +22,7 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
     return sendJson(reply, 200, { ready: true });
   });
 
-  app.get("/v2/models", async (_req, reply) => sendJson(reply, 200, { models: dataplane.repository.names() }));
+  app.get("/v2/models", async (_req, reply) => sendJson(reply, 200, { models: dataplane.modelNames() }));
 
   const metadata = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const { name, version } = req.params as ModelParams;

@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import {
+  INFERENCE_GRAPH_SCHEMA_FILE,
+  inferenceGraphSchemaText,
+  SELDON_DEPLOYMENT_SCHEMA_FILE,
+  seldonDeploymentSchemaText,
+} from "../../../src/graph/index.ts";
 import { MODEL_SETTINGS_SCHEMA_FILE, modelSettingsSchemaText } from "../../../src/runtime/index.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -16,5 +22,29 @@ describe("schemas/ (JSON Schema files for editors)", () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.runtime.anyOf.map((v: { const: string }) => v.const)).toEqual(["onnx", "module", "seldon", "openbayes", "custom"]);
     expect(modelSettingsSchemaText()).not.toContain('"expected"');
+  });
+
+  it.each([
+    [INFERENCE_GRAPH_SCHEMA_FILE, inferenceGraphSchemaText],
+    [SELDON_DEPLOYMENT_SCHEMA_FILE, seldonDeploymentSchemaText],
+  ])("%s is what scripts/write-schemas.ts writes (run it after changing a schema)", async (file, text) => {
+    expect(await readFile(join(ROOT, file), "utf8")).toBe(text());
+  });
+
+  it("the graph schemas are plain JSON Schema, strict inside nodes and steps", () => {
+    const graph = JSON.parse(inferenceGraphSchemaText());
+    expect(graph.$schema).toMatch(/json-schema.org/);
+    const node = graph.properties.spec.properties.nodes.patternProperties;
+    const step = (Object.values(node)[0] as { properties: { steps: { items: { additionalProperties: boolean } } } }).properties.steps.items;
+    expect(step.additionalProperties).toBe(false);
+    expect(inferenceGraphSchemaText()).not.toContain('"expected"');
+
+    const seldon = JSON.parse(seldonDeploymentSchemaText());
+    expect(seldon.$schema).toMatch(/json-schema.org/);
+    expect(seldon.definitions.SeldonGraphNode.additionalProperties).toBe(false);
+    expect(seldon.definitions.SeldonGraphNode.properties.children.anyOf[0].items).toEqual({ $ref: "#/definitions/SeldonGraphNode" });
+    expect(seldon.properties.spec.properties.predictors.items.properties.graph).toEqual({ $ref: "#/definitions/SeldonGraphNode" });
+    expect(seldonDeploymentSchemaText()).not.toContain('"expected"');
+    expect(seldonDeploymentSchemaText()).not.toContain('"$id"');
   });
 });
