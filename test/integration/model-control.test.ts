@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { file, tgz } from "../fixtures/archives/build.ts";
 import { type GrpcClient, grpcClient } from "./grpc-util.ts";
-import { expectError, FIXTURE_MODELS, post, type Reply, type Running, startWith, tempRepo } from "./util.ts";
+import { expectError, FIXTURE_MODELS, post, type Reply, type Running, startWith, tempRepo, uploadArchive } from "./util.ts";
 
 const TOKEN = "model-control-token";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -25,21 +25,8 @@ async function scaleRepo(): Promise<string> {
   return root;
 }
 
-async function upload(url: string, name: string, body: Uint8Array, headers: Record<string, string> = AUTH): Promise<Reply> {
-  const r = await fetch(`${url}/v2/repository/models/${encodeURIComponent(name)}/upload`, {
-    method: "POST",
-    headers: { "content-type": "application/gzip", ...headers },
-    body,
-  });
-  const text = await r.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
+const upload = (url: string, name: string, body: Uint8Array, headers: Record<string, string> = AUTH): Promise<Reply> =>
+  uploadArchive(url, name, body, headers);
 
 const load = (url: string, name: string, headers: Record<string, string> = {}) =>
   post(`${url}/v2/repository/models/${name}/load`, undefined, headers);

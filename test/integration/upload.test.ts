@@ -14,6 +14,7 @@ import {
   type Running,
   startWith,
   tempRepo,
+  uploadArchive,
 } from "./util.ts";
 
 const TOKEN = "test-admin-token";
@@ -22,21 +23,8 @@ const SCALE_V2 = { inputs: [{ name: "x", shape: [2], datatype: "FP32", data: [1,
 
 const scaleOnnx = (v: number) => readFile(join(FIXTURE_MODELS, "scale", String(v), "model.onnx"));
 
-async function upload(url: string, name: string, body: Uint8Array, headers: Record<string, string> = AUTH): Promise<Reply> {
-  const r = await fetch(`${url}/v2/repository/models/${encodeURIComponent(name)}/upload`, {
-    method: "POST",
-    headers: { "content-type": "application/gzip", ...headers },
-    body,
-  });
-  const text = await r.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
+const upload = (url: string, name: string, body: Uint8Array, headers: Record<string, string> = AUTH): Promise<Reply> =>
+  uploadArchive(url, name, body, headers);
 
 async function scaled(url: string, name = "scale"): Promise<number[]> {
   const r = await post(`${url}/v2/models/${name}/infer`, SCALE_V2);

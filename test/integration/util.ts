@@ -81,6 +81,17 @@ export async function post(url: string, body?: unknown, headers: Record<string, 
   );
 }
 
+/** POSTs a model archive to `POST /v2/repository/models/{name}/upload`. */
+export async function uploadArchive(url: string, name: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Reply> {
+  return toReply(
+    await fetch(`${url}/v2/repository/models/${encodeURIComponent(name)}/upload`, {
+      method: "POST",
+      headers: { "content-type": "application/gzip", ...headers },
+      body,
+    }),
+  );
+}
+
 /** POSTs raw bytes and returns the raw response bytes (for binary tensor bodies). */
 export async function postBytes(
   url: string,
