@@ -57,5 +57,15 @@ export {
   type PredictorConfig,
   type PredictorInit,
 } from "./runtime/index.ts";
-export { type ModelControlMode, ModelServer, type ModelServerOptions } from "./server/index.ts";
+export {
+  type Assembly,
+  BUILTIN_FAMILIES,
+  defineFamily,
+  type FamilyContext,
+  type FamilyMount,
+  type ModelControlMode,
+  ModelServer,
+  type ModelServerOptions,
+  type ProtocolFamily,
+} from "./server/index.ts";
 export * from "./tensor/index.ts";

@@ -1,29 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { type InferenceGraph, parseGraph } from "../graph/index.ts";
-import { ModelServer } from "../server/index.ts";
+import { GRAPH_ROUTING_FLAGS, ModelServer } from "../server/index.ts";
 import { defineFlags, formatHelp, HELP_FLAG, parseArgs, UsageError } from "./args.ts";
 import { CONNECTION_FLAGS, connectionOptions } from "./connection-flags.ts";
-
-/** Shared by `tserve graph` and `tserve serve --graph`. */
-export const GRAPH_STEP_TIMEOUT_FLAG = defineFlags({
-  graph_step_timeout: {
-    aliases: ["graph-step-timeout"],
-    type: "number",
-    check: "positive",
-    unit: "seconds",
-    default: 60,
-    help: "seconds one graph step call may take when neither the step's timeout nor the graph's routerTimeouts.serviceClient sets one (504 past it)",
-  },
-});
 
 export const GRAPH_FLAGS = defineFlags({
   http_port: { aliases: ["http-port"], type: "number", check: "nonNegativeInteger", default: 8080, help: "port of the router" },
   host: { type: "string", default: "0.0.0.0", help: "address to listen on" },
   graph_json: { aliases: ["graph-json"], type: "string", help: "the graph as JSON text (KServe's router flag)" },
-  service_url_template: { type: "string", help: "serviceName -> URL, with {name} and {namespace} (default http://{name}.{namespace}/v1/models/{name}:predict)" },
-  propagate_headers: { type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns forwarded to every step" },
   grace_period: { type: "number", check: "nonNegative", unit: "seconds", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits" },
-  ...GRAPH_STEP_TIMEOUT_FLAG,
+  ...GRAPH_ROUTING_FLAGS,
   ...CONNECTION_FLAGS,
   ...HELP_FLAG,
 });

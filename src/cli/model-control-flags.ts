@@ -24,7 +24,6 @@ export const MODEL_CONTROL_FLAGS = defineFlags({
     env: ADMIN_TOKEN_ENV,
     help: `the admin token itself; prefer the env ${ADMIN_TOKEN_ENV} or --admin_token_file (a token on the command line is visible to other local users and is warned about)`,
   },
-  allow_code_uploads: { aliases: ["allow-code-uploads"], type: "boolean", default: false, help: "accept uploaded archives that hold code (.ts/.js modules, start.sh and other scripts, executables, native addons), which then run with the server's rights" },
 });
 
 /** The ModelServer options of the flags above, the admin token already resolved (resolveAdminToken). */
@@ -32,8 +31,8 @@ export function modelControlOptions(
   flags: FlagValues<typeof MODEL_CONTROL_FLAGS>,
   adminToken: string | undefined,
   repository: string | undefined,
-): Pick<ModelServerOptions, "adminToken" | "modelControlMode" | "repositoryPollSecs" | "allowCodeUploads"> {
+): Pick<ModelServerOptions, "adminToken" | "modelControlMode" | "repositoryPollSecs"> {
   const mode = flags.model_control_mode;
   if (mode === "poll" && !repository) throw new UsageError("--model_control_mode poll watches a model repository: give --model_repository DIR");
-  return { adminToken, modelControlMode: mode, repositoryPollSecs: flags.repository_poll_secs, allowCodeUploads: flags.allow_code_uploads };
+  return { adminToken, modelControlMode: mode, repositoryPollSecs: flags.repository_poll_secs };
 }

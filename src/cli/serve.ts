@@ -14,9 +14,8 @@ import { seldon as seldonProtocol } from "../protocol/index.ts";
 import { builtinRuntimes, type RuntimeRegistry } from "../runtime/index.ts";
 import { detectOpenBayesSource } from "../runtime/index.ts"; // OpenBayes
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from "../tensor/index.ts";
-import { DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MODEL_LOAD_TIMEOUT_MS, ModelServer } from "../server/index.ts";
+import { DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MODEL_LOAD_TIMEOUT_MS, FAMILY_FLAGS, ModelServer } from "../server/index.ts";
 import {
-  DEFAULT_MAX_UPLOAD_SIZE,
   downloadModel,
   isArchivePath,
   isRemoteUri,
@@ -25,13 +24,13 @@ import {
   terminalProgress,
 } from "../storage/index.ts";
 import { resolveAdminToken } from "./admin-token.ts";
-import { type CompatFlag, defineFlags, formatHelp, HELP_FLAG, parseArgs, UsageError } from "./args.ts";
+import { compatFlags } from "../config/flags.ts";
+import { defineFlags, formatHelp, HELP_FLAG, parseArgs, UsageError } from "./args.ts";
 import { MODEL_CONTROL_FLAGS, modelControlOptions } from "./model-control-flags.ts";
 import { CONNECTION_FLAGS, connectionOptions } from "./connection-flags.ts";
-import { GRAPH_STEP_TIMEOUT_FLAG, headerPatterns, loadGraphFile } from "./graph.ts";
+import { headerPatterns, loadGraphFile } from "./graph.ts";
 
-/** Seldon's and KServe's flags accepted so existing command lines keep working; they have no effect here (one warning each). */
-const SELDON_COMPAT = ["threads", "max_requests", "max_requests_jitter", "keepalive", "metrics_port", "single_threaded", "tracing"] as const;
+/** KServe's flags accepted so existing command lines keep working; they have no effect here (one warning each). */
 const KSERVE_COMPAT = [
   "workers",
   "max_threads",
@@ -44,12 +43,6 @@ const KSERVE_COMPAT = [
   "event_loop",
   "protocol",
 ] as const;
-
-function compatFlags<const N extends string>(names: readonly N[], project: CompatFlag["project"]): Record<N, CompatFlag> {
-  const flags = {} as Record<N, CompatFlag>;
-  for (const name of names) flags[name] = { type: "compat", project, aliases: [name.replace(/_/g, "-")], help: `accepted for ${project} compatibility; no effect` };
-  return flags;
-}
 
 const PREDICTOR_PROTOCOLS = ["v1", "v2", "grpc-v2"] as const satisfies readonly PredictorProtocol[];
 
@@ -65,9 +58,7 @@ export const SERVE_FLAGS = defineFlags({
   model_repository: { aliases: ["model-repository"], type: "string", help: "a folder of model folders to serve" },
   max_buffer_size: { type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest REST request body in bytes; larger bodies get 413" },
   max_tensor_elements: { type: "number", check: "positiveInteger", default: DEFAULT_MAX_TENSOR_ELEMENTS, help: "most tensor elements one request may declare (all its tensors together, over REST and gRPC); more answers 400 / INVALID_ARGUMENT" },
-  // uploads
   ...MODEL_CONTROL_FLAGS,
-  max_upload_size: { aliases: ["max-upload-size"], type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_UPLOAD_SIZE, help: "largest model upload in bytes; larger ones get 413" },
   grpc_max_send_message_length: { type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC response in bytes" },
   grpc_max_receive_message_length: { type: "number", check: "nonNegativeInteger", default: DEFAULT_MAX_BUFFER_SIZE, help: "largest gRPC request in bytes" },
   predictor_host: { type: "string", help: "host[:port] of the predictor a transformer forwards predict to" },
@@ -90,23 +81,8 @@ export const SERVE_FLAGS = defineFlags({
     help: "least severe messages logged: debug, info, warn (warning) or error, any case (default: TSERVE_LOGLEVEL or KSERVE_LOGLEVEL, else info)",
   },
   access_log: { aliases: ["access-log"], type: "boolean", default: false, help: "log one line per request (method, path, status, duration, model, protocol, request id); costs ~25 % of req/s on tiny models" },
-  graph: { type: "string", help: "a KServe InferenceGraph (YAML/JSON) served on POST /; its serviceName steps call these models in-process" },
-  service_url_template: { type: "string", help: "graph serviceName -> URL for models not served here ({name}, {namespace})" },
-  propagate_headers: { type: "string", env: "PROPAGATE_HEADERS", help: "comma-separated header name patterns a graph forwards to its steps" },
-  ...GRAPH_STEP_TIMEOUT_FLAG,
-  seldon: { type: "boolean", default: false, help: "serve the module as a Seldon component: Seldon's REST API (/api/v1.0/predictions, /route, /aggregate, /send-feedback, /health/*, /metadata) beside V1/V2; --http_port defaults to 9000" },
-  seldon_graph: { aliases: ["seldon-graph"], type: "string", help: "a SeldonDeployment (YAML/JSON) whose graph is served on /api/v1.0/predictions and /api/v1.0/feedback; nodes with modelUri are loaded here, nodes with an endpoint are called over REST" },
-  seldon_graph_timeout: { type: "number", check: "positive", unit: "seconds", default: 60, help: "seconds one Seldon graph component call may take (504 past it)" },
-  parameters: { type: "string", env: "PREDICTIVE_UNIT_PARAMETERS", help: 'Seldon component constructor parameters: [{"name":"alpha","value":"0.5","type":"FLOAT"}] (INT, FLOAT, DOUBLE, STRING, BOOL)' },
-  service_type: {
-    aliases: ["service-type"],
-    type: "enum",
-    values: ["MODEL", "ROUTER", "TRANSFORMER", "OUTPUT_TRANSFORMER", "COMBINER", "OUTLIER_DETECTOR"],
-    ignoreCase: true,
-    default: "MODEL",
-    help: "Seldon service type; every Seldon route is served whatever it is",
-  },
-  ...compatFlags(SELDON_COMPAT, "Seldon"),
+  // Each protocol family's own flags (graph, Seldon, Seldon graph, uploads): src/server/families/<name>/index.ts.
+  ...FAMILY_FLAGS,
   ...compatFlags(KSERVE_COMPAT, "KServe"),
   ...HELP_FLAG,
 });
@@ -329,7 +305,8 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     maxBufferSize: flags.max_buffer_size,
     maxTensorElements: flags.max_tensor_elements,
     ...modelControlOptions(flags, adminToken, repository),
-    maxUploadSize: flags.max_upload_size, // uploads
+    maxUploadSize: flags.max_upload_size,
+    allowCodeUploads: flags.allow_code_uploads,
     grpcMaxSendMessageLength: flags.grpc_max_send_message_length,
     grpcMaxReceiveMessageLength: flags.grpc_max_receive_message_length,
     keepAliveTimeoutMs: flags.timeout_keep_alive * 1000,

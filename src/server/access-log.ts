@@ -1,10 +1,31 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { isPinoLogger, type Logger } from "./logger.ts";
 
-/** Fastify's request-id options: the caller's `x-request-id`, else a generated UUID. */
-export function requestIdOptions(): { requestIdHeader: string; genReqId: () => string } {
-  return { requestIdHeader: "x-request-id", genReqId: () => randomUUID() };
+const REQUEST_ID = Symbol("tserve.requestId");
+type IdentifiedRequest = IncomingMessage & { [REQUEST_ID]?: string };
+
+/** A caller's id is echoed when it is a sane header value; anything else gets a generated one. */
+const SANE_ID = /^[\x21-\x7e]{1,200}$/;
+
+/** Fastify's request-id options: the id echoRequestIds gave the request (the caller's `x-request-id`, else a UUID). */
+export function requestIdOptions(): { requestIdHeader: false; genReqId: (req: IncomingMessage) => string } {
+  return { requestIdHeader: false, genReqId: (req) => (req as IdentifiedRequest)[REQUEST_ID] ?? randomUUID() };
+}
+
+/**
+ * Every response carries `x-request-id`: the caller's, else a generated UUID. Set on the raw response before
+ * Fastify sees the request (Node merges it into the head Fastify writes): an onRequest hook doing the same cost
+ * ~7 % of the requests per second on iris, this costs nothing measurable.
+ */
+export function echoRequestIds(server: Server): void {
+  server.prependListener("request", (req: IncomingMessage, res: ServerResponse) => {
+    const given = req.headers["x-request-id"];
+    const id = typeof given === "string" && SANE_ID.test(given) ? given : randomUUID();
+    (req as IdentifiedRequest)[REQUEST_ID] = id;
+    res.setHeader("x-request-id", id);
+  });
 }
 
 /** Logs an error that belongs to a request, with its `reqId`. */
@@ -14,17 +35,12 @@ export function logRequestError(logger: Logger, request: FastifyRequest, message
 }
 
 /**
- * Echoes the request id in the `x-request-id` response header and, when enabled, writes one info line per
- * request once it is answered: method, path, status, duration (ms), the model when the route names one, and the
+ * When enabled, writes one info line per request once it is answered: method, path, status, duration (ms), the model when the route names one, and the
  * protocol family (`rootProtocol` for paths outside V1, V2 and Seldon's API: graph, openbayes, seldon).
  * Two hooks rather than Fastify's own logger: that one builds a child logger per request, which cost ~25 % of
  * the requests per second (measured with autocannon at 32 connections on iris).
  */
 export function registerAccessLog(app: FastifyInstance, logger: Logger, enabled: boolean, rootProtocol: string | undefined): void {
-  app.addHook("onRequest", (request, reply, done) => {
-    reply.header("x-request-id", request.id);
-    done();
-  });
   if (!enabled) return;
   const pinoLogger = isPinoLogger(logger) ? logger.pino : undefined;
   app.addHook("onResponse", (request, reply, done) => {

@@ -2,7 +2,7 @@ import { maxHeaderSize, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInput, NotFound, PayloadTooLarge, type TServeError, toTServeError } from "../errors/index.ts";
-import { seldonErrorReply, seldonStatusBody } from "../protocol/seldon/index.ts";
+import { seldonErrorReply } from "../protocol/seldon/index.ts";
 
 /** How a route family answers an error Fastify raises around its handler (a bad content type, a body too large). */
 export type ErrorReplier = (reply: FastifyReply, err: TServeError) => FastifyReply;
@@ -72,16 +72,15 @@ export function clientErrorStatus(err: NodeJS.ErrnoException & { reason?: unknow
 
 /**
  * Fastify's `clientErrorHandler`: answers a request node's HTTP parser refused (before any route) in the server's
- * error body (`{"error": …}`, or Seldon's status object on a Seldon server), then closes the connection.
+ * error body (`{"error": …}`, or the body of the family the server is: Seldon's status object…), then closes the
+ * connection.
  */
-export function clientErrorHandler(options: { seldon: boolean; headersTimeoutMs: number }) {
+export function clientErrorHandler(options: { body?: (status: number, message: string) => unknown; headersTimeoutMs: number }) {
   return (err: NodeJS.ErrnoException, socket: Socket): void => {
     // A reset connection has nobody to answer.
     if (err.code === "ECONNRESET" || socket.destroyed) return;
     const { status, message } = clientErrorStatus(err, options.headersTimeoutMs);
-    const body = JSON.stringify(
-      options.seldon ? seldonStatusBody(message, status >= 500 ? "MICROSERVICE_INTERNAL_ERROR" : "MICROSERVICE_BAD_DATA") : { error: message },
-    );
+    const body = JSON.stringify(options.body ? options.body(status, message) : { error: message });
     // As node does: no answer once a response on this connection has started, or its bytes would corrupt that one.
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
     if (socket.writable && !inFlight?.headersSent) {

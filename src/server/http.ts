@@ -1,25 +1,14 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import type { GraphRouter, SeldonGraphExecutor } from "../graph/index.ts";
-import type { DataPlane } from "../model/index.ts";
 import { type ConnectionLimits, guardConnections, httpServerOptions, resolveConnectionLimits } from "./connections.ts";
-import { clientErrorHandler, notFoundHandler, restError, sendError, sendSeldonError } from "./errors.ts";
-import { logRequestError, registerAccessLog, requestIdOptions } from "./access-log.ts";
+import { clientErrorHandler, notFoundHandler, restError, sendError } from "./errors.ts";
+import { echoRequestIds, logRequestError, registerAccessLog, requestIdOptions } from "./access-log.ts";
+import type { Assembly, FamilyMount } from "./family.ts";
 import type { Logger } from "./logger.ts";
-import { ModelControl } from "./model-control.ts";
-import type { ServerMetrics } from "./metrics.ts";
-import { registerGraphRoutes } from "./routes/graph.ts";
-import { registerOpenBayesRoutes } from "./routes/openbayes.ts"; // OpenBayes
-import { registerRepositoryRoutes } from "./routes/repository.ts";
-import { registerSeldonRoutes } from "./routes/seldon.ts";
-import { registerSeldonGraphRoutes } from "./routes/seldon-graph.ts";
-import { registerUploadRoutes, type UploadRouteOptions } from "./routes/upload.ts"; // uploads
-import { registerV1Routes } from "./routes/v1.ts";
-import { registerV2Routes } from "./routes/v2.ts";
 
 export interface HttpAppOptions {
-  dataplane: DataPlane;
-  metrics: ServerMetrics;
   logger: Logger;
+  /** The mounted protocol families, in registration order, each with whether its REST routes are served. */
+  mounts: { mount: FamilyMount; routes: boolean }[];
   /** One info line per answered request (method, path, status, duration, model, protocol); default false. */
   accessLog?: boolean;
   /** Largest accepted request body in bytes; larger bodies get 413. */
@@ -27,27 +16,17 @@ export interface HttpAppOptions {
   keepAliveTimeoutMs?: number;
   /** Slow-client timeouts and the connection limit (defaults: see connections.ts). */
   connectionLimits?: Partial<ConnectionLimits>;
-  /** An inference graph on POST / (standalone: on every path, with no model routes). */
-  graph?: { router: GraphRouter; standalone: boolean; isReady: () => boolean };
-  /** Seldon's microservice routes for this served component. */
-  seldon?: { modelName: string };
-  /** Seldon's executor API for a SeldonDeployment graph. */
-  seldonGraph?: { executor: SeldonGraphExecutor; isReady: () => boolean };
-  /** Model uploads (POST /v2/repository/models/{m}/upload): size limit, repository root, code policy. */
-  upload?: Omit<UploadRouteOptions, "logger" | "control">;
-  /** Who may load, unload and upload models (default: nobody, `--model_control_mode none`). */
-  modelControl?: ModelControl;
-  /** OpenBayes: a predictor on GET / and POST /, or (custom) every path proxied to start.sh's server. */
-  openbayes?: { modelName: string; mode: "predictor" | "custom" };
 }
 
-/** Assembles the REST app: one route module per protocol family, one error mapping for all of them. */
+/**
+ * Assembles the REST app: the server-wide parts (body as bytes, one error mapping, request ids, access log,
+ * slow-client guards), then each mounted family's routes as an encapsulated plugin.
+ */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
-  const { dataplane, metrics, logger, maxBufferSize } = options;
+  const { logger, maxBufferSize } = options;
   const limits = resolveConnectionLimits(options.connectionLimits);
-  // Errors that come before any route (node's HTTP parser, a bad URL) take the server's family: Seldon's on a Seldon server.
-  const seldonServer = options.seldon !== undefined || options.seldonGraph !== undefined;
-  const rootProtocol = options.graph ? "graph" : options.openbayes ? "openbayes" : seldonServer ? "seldon" : undefined;
+  // Errors that come before any route (node's HTTP parser, a bad URL) take the body of the family the server is (Seldon's…).
+  const serverWide = options.mounts.find((m) => m.mount.serverWide)?.mount.serverWide;
   const app = Fastify({
     http: httpServerOptions(limits),
     ...requestIdOptions(),
@@ -58,15 +37,16 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // Errors Fastify raises before routing (a bad URL encoding…) get our body too.
     frameworkErrors: (err, _request, reply) => {
       const mapped = restError(err, maxBufferSize);
-      if (seldonServer) sendSeldonError(reply, mapped);
+      if (serverWide?.errorReply) serverWide.errorReply(reply, mapped);
       else sendError(reply, mapped);
     },
     // Requests node's HTTP parser refuses (a URL past the header limit, a raw non-ASCII byte): our body, then close.
-    clientErrorHandler: clientErrorHandler({ seldon: seldonServer, headersTimeoutMs: limits.headersTimeoutMs }),
+    clientErrorHandler: clientErrorHandler({ body: serverWide?.clientErrorBody, headersTimeoutMs: limits.headersTimeoutMs }),
   });
 
   guardConnections(app.server, limits, logger);
-  registerAccessLog(app, logger, options.accessLog === true, rootProtocol);
+  echoRequestIds(app.server);
+  registerAccessLog(app, logger, options.accessLog === true, serverWide?.protocol);
 
   // Codecs decide how to read a body, so every content type arrives as raw bytes.
   app.removeAllContentTypeParsers();
@@ -85,21 +65,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   app.setNotFoundHandler(notFoundHandler);
 
-  // OpenBayes owns / (GET status, POST predict); a custom server takes every path itself.
-  if (options.openbayes) registerOpenBayesRoutes(app, dataplane, { ...options.openbayes, logger });
-  if (!options.graph?.standalone && options.openbayes?.mode !== "custom") {
-    registerV1Routes(app, dataplane, { root: !options.openbayes });
-    registerV2Routes(app, dataplane);
-    const control = options.modelControl ?? new ModelControl({ mode: "none" });
-    registerRepositoryRoutes(app, dataplane, control);
-    registerUploadRoutes(app, dataplane, { ...options.upload, control, logger }); // uploads
+  const assembly: Assembly = { claimed: new Set(options.mounts.flatMap((m) => m.mount.claims ?? [])) };
+  for (const { mount, routes } of options.mounts) {
+    const register = mount.routes;
+    if (routes && register) app.register(async (scope) => register(scope, assembly));
   }
-  if (options.graph) registerGraphRoutes(app, options.graph);
-  if (options.seldon) registerSeldonRoutes(app, dataplane, { modelName: options.seldon.modelName, logger });
-  if (options.seldonGraph) registerSeldonGraphRoutes(app, { ...options.seldonGraph, logger, metrics, limits: dataplane.limits });
-  app.get("/metrics", async (_req, reply) => {
-    const { body, contentType } = await metrics.render();
-    return reply.header("content-type", contentType).send(body);
-  });
   return app;
 }

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { PermissionDenied, type TServeError, Unauthenticated } from "../errors/index.ts";
 import { sendError } from "./errors.ts";
-import { firstHeader } from "./routes/common.ts";
+import { firstHeader } from "./rest.ts";
 
 /**
  * Triton's model control modes. `none`: the API changes nothing (load, unload and upload answer 403). `explicit`:

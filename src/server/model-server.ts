@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { type Server as GrpcServer, setLogger as setGrpcLogger } from "@grpc/grpc-js";
 import type { FastifyInstance } from "fastify";
+import type { GraphRouter } from "../graph/index.ts";
 import {
   applyPredictorSettings,
   DataPlane,
@@ -12,20 +13,17 @@ import {
   RepositoryPoller,
   setRemotePredictorFactory,
 } from "../model/index.ts";
+import { builtinRuntimes, type RuntimeRegistry, seldonUnitFromEnv, setOrtLogLevel } from "../runtime/index.ts";
 import {
-  dataPlaneModels,
-  dataPlaneSeldonUnits,
-  GraphRouter,
-  graphNodes,
-  type InferenceGraph,
-  SeldonGraphExecutor,
-  type SeldonGraphSpec,
-} from "../graph/index.ts";
-import { builtinRuntimes, isSeldonComponent, type RuntimeRegistry, seldonUnitFromEnv, setOrtLogLevel } from "../runtime/index.ts";
-import { configureOpenBayesModel, resolveOpenBayesServing } from "../runtime/index.ts"; // OpenBayes
-import { recoverUploads } from "../storage/index.ts"; // uploads
-import { buildGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
-import { addSeldonGrpcServices } from "./seldon-grpc.ts";
+  BUILTIN_FAMILIES,
+  type GraphFamilyOptions,
+  type OpenBayesFamilyOptions,
+  type RepositoryFamilyOptions,
+  type SeldonFamilyOptions,
+  type SeldonGraphFamilyOptions,
+} from "./families/index.ts";
+import type { FamilyContext, FamilyMount, ProtocolFamily } from "./family.ts";
+import { createGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { closeWithin } from "./connections.ts";
 import { guardFaults } from "./fault-guard.ts";
 import { buildHttpApp } from "./http.ts";
@@ -33,7 +31,15 @@ import { ModelControl, type ModelControlMode } from "./model-control.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ServerMetrics } from "./metrics.ts";
 
-export interface ModelServerOptions {
+/**
+ * The server's own options, and each built-in protocol family's (families/<name>/index.ts documents its own).
+ */
+export interface ModelServerOptions
+  extends RepositoryFamilyOptions,
+    SeldonFamilyOptions,
+    SeldonGraphFamilyOptions,
+    GraphFamilyOptions,
+    OpenBayesFamilyOptions {
   /** REST port (KServe `--http_port`); 0 picks a free one. */
   httpPort?: number;
   host?: string;
@@ -69,42 +75,8 @@ export interface ModelServerOptions {
   maxConnections?: number;
   /** Predictor settings (`--predictor_host` …) given to every served model that has none of its own. */
   predictor?: PredictorSettings;
-  /** A KServe InferenceGraph served on POST / (its serviceName steps call this server's models in-process). */
-  graph?: InferenceGraph;
-  /** Serve only the graph, on every path (`tserve graph`), like KServe's router. */
-  graphStandalone?: boolean;
-  /** serviceName -> URL for steps whose model is not served here (default http://{name}.{namespace}/v1/models/{name}:predict). */
-  serviceUrlTemplate?: string;
-  /** Header name patterns forwarded to graph steps (default: PROPAGATE_HEADERS from the environment). */
-  propagateHeaders?: string[];
-  /**
-   * How long one graph step call may take, in ms, when the graph sets no `routerTimeouts.serviceClient` and the
-   * step no `timeout` of its own (default 60 s; 504 past it).
-   */
-  graphStepTimeoutMs?: number;
-  /**
-   * Serve Seldon's microservice API (/predict, /api/v1.0/predictions, /route, /aggregate, /send-feedback,
-   * /health/*, /metadata) for this component (`true`: the only served model), beside V1/V2.
-   */
-  seldon?: boolean | { modelName: string };
-  /**
-   * A SeldonDeployment graph served with Seldon's executor API (/api/v1.0/predictions, /api/v1.0/feedback,
-   * /api/v1.0/metadata, /ready, /live). Nodes named like a model served here run in-process; nodes with an
-   * endpoint are called over REST; RANDOM_ABTEST is built in.
-   */
-  seldonGraph?: SeldonGraphSpec;
-  /** How long one graph component call may take, in ms (504 past it). */
-  seldonGraphTimeoutMs?: number;
-  /**
-   * OpenBayes serving for one model (`true`: the only served model): a predictor class answers GET / and POST /,
-   * a start.sh server gets every path proxied. Left undefined, it is on when the only model is one of these;
-   * when asked for, a predictor that fails to start fails start().
-   */
-  openbayes?: boolean | { modelName: string };
   /** Bearer token that load, unload and upload need (REST `Authorization: Bearer …`, gRPC `authorization` metadata). */
   adminToken?: string;
-  /** Largest upload body in bytes (`--max_upload_size`, default 1 GiB). */
-  maxUploadSize?: number;
   /**
    * Triton's `--model_control_mode`: `none` (load, unload and upload answer 403), `explicit` (allowed, behind the
    * admin token when one is set) or `poll` (the repository folder is re-read every repositoryPollSecs and decides
@@ -113,8 +85,6 @@ export interface ModelServerOptions {
   modelControlMode?: ModelControlMode;
   /** Seconds between repository scans in poll mode (`--repository_poll_secs`, default 15). */
   repositoryPollSecs?: number;
-  /** Accept uploaded archives that hold code: modules, scripts, executables (`--allow_code_uploads`, default false). */
-  allowCodeUploads?: boolean;
   /**
    * A model whose load() (module import included) takes longer than this many ms is abandoned as UNAVAILABLE
    * and the server starts without it (`--model_load_timeout`, default 600 s; 0: no limit).
@@ -130,6 +100,8 @@ export interface ModelServerOptions {
    * Seldon's unit settings read from PREDICTIVE_UNIT_ID … in the environment at each load).
    */
   runtimes?: RuntimeRegistry;
+  /** The protocol families served (default BUILTIN_FAMILIES: V1, V2, repository, Seldon, graphs, OpenBayes, metrics). */
+  families?: readonly ProtocolFamily<never>[];
 }
 
 export const DEFAULT_MAX_BUFFER_SIZE = 64 * 1024 * 1024;
@@ -167,10 +139,9 @@ export class ModelServer {
   readonly logger: Logger;
   private readonly options: ModelServerOptions;
   private app?: FastifyInstance;
-  /** The graph router, when a graph is served. */
-  graphRouter?: GraphRouter;
-  /** The Seldon graph executor, when a SeldonDeployment graph is served. */
-  seldonExecutor?: SeldonGraphExecutor;
+  /** The protocol families served, and what each mounted once the models were loaded. */
+  private readonly families: readonly ProtocolFamily<never>[];
+  private readonly mounts = new Map<string, FamilyMount>();
   private draining = false;
   private grpcServer?: GrpcServer;
   private boundPort?: number;
@@ -188,14 +159,12 @@ export class ModelServer {
     this.logger = logger;
     const level = options.logLevel ?? ("level" in logger && typeof logger.level === "string" ? logger.level : undefined);
     if (level === "debug" || level === "info" || level === "warn" || level === "error") setOrtLogLevel(level);
-    const predictor = options.predictor;
     const runtimes = options.runtimes ?? builtinRuntimes({ seldon: { unit: () => seldonUnitFromEnv(process.env) } });
     setRemotePredictorFactory(runtimes.remotePredictor);
+    this.families = options.families ?? BUILTIN_FAMILIES;
     const loader: ModelLoader = async (source, version) => {
       const model = await runtimes.create(source, version);
-      if (predictor && !model.predictorHost) applyPredictorSettings(model, predictor);
-      if (isSeldonComponent(model)) model.metricsSink = this.metrics;
-      configureOpenBayesModel(model, { logger: this.logger, gracePeriodMs: options.gracePeriodMs }); // OpenBayes
+      this.setupModel(model);
       return model;
     };
     this.repository = new ModelRepository({
@@ -209,6 +178,35 @@ export class ModelServer {
     });
     this.dataplane = new DataPlane(this.repository, this.metrics, { limits: { maxTensorElements: options.maxTensorElements } });
     this.modelControl = new ModelControl({ mode: options.modelControlMode, adminToken: options.adminToken });
+  }
+
+  /** What every family gets: the DataPlane, metrics, logger, model control and these options. */
+  private get familyContext(): FamilyContext<never> {
+    return {
+      dataplane: this.dataplane,
+      metrics: this.metrics,
+      logger: this.logger,
+      modelControl: this.modelControl,
+      options: this.options as never,
+      isDraining: () => this.draining,
+    };
+  }
+
+  /** The server's predictor settings, then each family's per-model setup. */
+  private setupModel(model: Model): void {
+    if (this.options.predictor && !model.predictorHost) applyPredictorSettings(model, this.options.predictor);
+    const ctx = this.familyContext;
+    for (const family of this.families) family.setupModel?.(model, ctx);
+  }
+
+  /** What the named family mounted (its `handle`), when it is enabled. */
+  mounted(family: string): unknown {
+    return this.mounts.get(family)?.handle;
+  }
+
+  /** The InferenceGraph's router, when a graph is served. */
+  get graphRouter(): GraphRouter | undefined {
+    return this.mounted("graph") as GraphRouter | undefined;
   }
 
   /** The port the REST server listens on (useful with httpPort 0). */
@@ -237,17 +235,15 @@ export class ModelServer {
 
   private async startServing(models: Model[], sources: ModelSource[]): Promise<this> {
     for (const m of models) {
-      if (this.options.predictor && !m.predictorHost) applyPredictorSettings(m, this.options.predictor);
-      if (isSeldonComponent(m)) m.metricsSink = this.metrics;
-      configureOpenBayesModel(m, { logger: this.logger, gracePeriodMs: this.options.gracePeriodMs }); // OpenBayes
+      this.setupModel(m);
       await this.repository.register(m);
     }
     for (const s of sources) await this.repository.addSource(s);
     if (this.options.modelRepository && !(await isDirectory(this.options.modelRepository))) {
       throw new Error(`the model repository folder ${this.options.modelRepository} does not exist`);
     }
-    // uploads: undo swaps a crash interrupted and clear stale upload files before the repository is scanned
-    if (this.options.modelRepository) await recoverUploads(this.options.modelRepository, (level, message) => this.logger.log(level, message));
+    const ctx = this.familyContext;
+    for (const family of this.families) await family.beforeLoad?.(ctx);
     if (this.modelControl.mode === "poll") {
       if (!this.options.modelRepository) throw new Error("--model_control_mode poll needs a model repository to watch (--model_repository)");
       const secs = this.options.repositoryPollSecs ?? DEFAULT_REPOSITORY_POLL_SECS;
@@ -261,48 +257,17 @@ export class ModelServer {
       await this.poller.prime(); // before the first load, so a folder changed meanwhile is reloaded by the first scan
     }
     await this.repository.loadAll();
-    if (this.options.graph) {
-      this.graphRouter = new GraphRouter(this.options.graph, {
-        localModels: dataPlaneModels(this.dataplane),
-        serviceUrlTemplate: this.options.serviceUrlTemplate,
-        propagateHeaders: this.options.propagateHeaders,
-        observer: this.metrics,
-        stepTimeoutSeconds: this.options.graphStepTimeoutMs === undefined ? undefined : this.options.graphStepTimeoutMs / 1000,
-      });
-      for (const p of this.graphRouter.headerPolicy.invalid) this.logger.log("warn", `ignoring invalid header pattern '${p}'`);
-    }
-    if (this.options.seldonGraph) {
-      if (this.options.seldon) throw new Error("Serve either one Seldon component (seldon) or a Seldon graph (seldonGraph), not both");
-      const spec = this.options.seldonGraph;
-      // The graph's components report their custom metrics under this deployment and predictor.
-      for (const node of graphNodes(spec.graph)) {
-        const served = this.dataplane.hasModel(node.name) && this.dataplane.isModelReady(node.name);
-        const model = served ? this.dataplane.model(node.name) : undefined;
-        if (isSeldonComponent(model)) model.deployment = { deploymentName: spec.deploymentName, predictorName: spec.predictorName };
-      }
-      this.seldonExecutor = new SeldonGraphExecutor(spec, {
-        resolveUnit: dataPlaneSeldonUnits(this.dataplane),
-        observer: this.metrics.seldonGraphObserver(spec),
-        timeoutMs: this.options.seldonGraphTimeoutMs,
-      });
-    }
-    // OpenBayes: decided once the models are loaded; a predictor asked for that did not start fails start().
-    const openbayes = this.options.graph || this.options.seldon || this.options.seldonGraph ? undefined : this.openbayesRoutes();
-    const seldon = this.seldonRoutes();
+    await this.mountFamilies();
+    const ownsAllPaths = [...this.mounts.values()].some((m) => m.ownsAllPaths);
     this.app = buildHttpApp({
-      openbayes: await openbayes,
-      graph: this.graphRouter
-        ? { router: this.graphRouter, standalone: this.options.graphStandalone === true, isReady: () => !this.draining }
-        : undefined,
-      dataplane: this.dataplane,
-      metrics: this.metrics,
+      mounts: this.families.flatMap((family) => {
+        const mount = this.mounts.get(family.name);
+        // A family that answers every path leaves no room for the models' own routes.
+        return mount ? [{ mount, routes: !(ownsAllPaths && family.modelRoutes && !mount.ownsAllPaths) }] : [];
+      }),
       logger: this.logger,
-      seldon,
-      seldonGraph: this.seldonExecutor ? { executor: this.seldonExecutor, isReady: () => !this.draining } : undefined,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
       accessLog: this.options.accessLog,
-      upload: { maxUploadSize: this.options.maxUploadSize, repositoryRoot: this.options.modelRepository, allowCodeUploads: this.options.allowCodeUploads }, // uploads
-      modelControl: this.modelControl,
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
       connectionLimits: {
         headersTimeoutMs: this.options.headersTimeoutMs,
@@ -320,16 +285,14 @@ export class ModelServer {
     this.boundPort = typeof addr === "object" && addr ? addr.port : this.options.httpPort;
     if (this.options.enableGrpc !== false) {
       const defaultSize = DEFAULT_MAX_BUFFER_SIZE;
-      this.grpcServer = buildGrpcServer({
-        dataplane: this.dataplane,
-        logger: this.logger,
+      const grpcServer = createGrpcServer({
         maxSendMessageLength: this.options.grpcMaxSendMessageLength ?? defaultSize,
         maxReceiveMessageLength: this.options.grpcMaxReceiveMessageLength ?? defaultSize,
         maxConnectionIdleMs: this.options.keepAliveTimeoutMs ?? 65_000,
-        modelControl: this.modelControl,
       });
-      // Seldon mode: Seldon's gRPC services (seldon.protos.*) beside the OIP service, on the same port.
-      if (seldon) addSeldonGrpcServices(this.grpcServer, { dataplane: this.dataplane, modelName: () => seldon.modelName, logger: this.logger });
+      // Each family adds its services (OIP's inference service; Seldon's seldon.protos.* in Seldon mode) on the one port.
+      for (const mount of this.mounts.values()) mount.grpc?.(grpcServer);
+      this.grpcServer = grpcServer;
       const grpcPort = this.options.grpcPort ?? 8081;
       // grpc-js's own lines ("E No address added…") go through our logger, at debug.
       setGrpcLogger({ error: (...args: unknown[]) => this.logger.log("debug", `grpc: ${args.join(" ")}`) } as Partial<Console>);
@@ -350,22 +313,17 @@ export class ModelServer {
     return this;
   }
 
-  private seldonRoutes(): { modelName: string } | undefined {
-    const option = this.options.seldon;
-    if (!option) return undefined;
-    if (option !== true) return option;
-    const names = this.repository.names();
-    if (names.length !== 1) {
-      throw new Error(`Seldon mode serves exactly one component; this server has ${names.length} models (${names.join(", ")}). Name one with seldon: { modelName }.`);
-    }
-    return { modelName: names[0] };
-  }
-
-  /** OpenBayes: which model the OpenBayes routes serve, if any (a startup error unloads what was loaded). */
-  private async openbayesRoutes(): Promise<ReturnType<typeof resolveOpenBayesServing>> {
+  /** Asks each family what it serves, now that the models are loaded; a family that fails unloads what was loaded. */
+  private async mountFamilies(): Promise<void> {
+    const ctx = this.familyContext;
     try {
-      return resolveOpenBayesServing(this.dataplane, this.options.openbayes);
+      for (const family of this.families) {
+        const mount = await family.mount(ctx);
+        if (mount) this.mounts.set(family.name, mount);
+      }
     } catch (err) {
+      await Promise.all([...this.mounts.values()].map((m) => m.close?.().catch(() => undefined)));
+      this.mounts.clear();
       await this.repository.unloadAll();
       throw err;
     }
@@ -378,8 +336,8 @@ export class ModelServer {
 
   /**
    * Graceful stop: refuse new requests, let in-flight ones finish for up to the grace period, then end the
-   * connections still open (cutting those requests off) and unload every model. Closing the graph executor
-   * and unloading get what is left of the grace period plus UNLOAD_ALLOWANCE_MS; one that hangs past it is
+   * connections still open (cutting those requests off) and unload every model. Closing what the families
+   * mounted (a Seldon graph's executor) and unloading get what is left of the grace period plus UNLOAD_ALLOWANCE_MS; one that hangs past it is
    * logged and left behind, so stop() always finishes.
    */
   async stop(): Promise<void> {
@@ -399,7 +357,7 @@ export class ModelServer {
       clearTimeout(timer);
       if (outcome === "late") this.logger.log("warn", `${what} did not finish within the grace period (${grace / 1000} s) plus ${UNLOAD_ALLOWANCE_MS / 1000} s; stopping without waiting for it`);
     };
-    await within("closing the Seldon graph executor", this.seldonExecutor?.close());
+    for (const [name, mount] of this.mounts) await within(`closing ${name}`, mount.close?.());
     await within(`unloading models (${this.repository.names().join(", ")})`, this.repository.unloadAll());
     this.releaseFaults?.();
     this.releaseFaults = undefined;

@@ -1,18 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { InvalidInput } from "../../errors/index.ts";
-import type { DataPlane, Model, Stage } from "../../model/index.ts";
-import { seldonErrorReply } from "../../protocol/seldon/index.ts";
+import { InvalidInput } from "../../../errors/index.ts";
+import type { DataPlane, Model, Stage } from "../../../model/index.ts";
+import { seldonErrorReply } from "../../../protocol/seldon/index.ts";
 import {
   decodeSeldonRequest,
   parseFeedback,
   parseMessageList,
   parseSeldonMessage,
   type SeldonMessage,
-} from "../../protocol/seldon/index.ts";
-import { isSeldonComponent, type SeldonComponent } from "../../runtime/index.ts";
-import { seldonRouteConfig } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import { bodyBytes } from "./common.ts";
+} from "../../../protocol/seldon/index.ts";
+import { isSeldonComponent, type SeldonComponent } from "../../../runtime/index.ts";
+import { seldonRouteConfig } from "../../errors.ts";
+import type { Logger } from "../../logger.ts";
+import { bodyBytes } from "../../rest.ts";
 
 export interface SeldonRoutesOptions {
   /** The served component the Seldon routes call. */

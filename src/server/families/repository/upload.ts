@@ -3,9 +3,9 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { InvalidInput, PermissionDenied, TServeError, Unsupported } from "../../errors/index.ts";
-import { type DataPlane, SETTINGS_FILE } from "../../model/index.ts";
-import { MODULE_EXTENSIONS } from "../../runtime/index.ts";
+import { InvalidInput, PermissionDenied, TServeError, Unsupported } from "../../../errors/index.ts";
+import { type DataPlane, SETTINGS_FILE } from "../../../model/index.ts";
+import { MODULE_EXTENSIONS } from "../../../runtime/index.ts";
 import {
   createUploadWorkDir,
   DEFAULT_MAX_UPLOAD_SIZE,
@@ -13,10 +13,10 @@ import {
   extractArchiveAs,
   findCodeFiles,
   installModelFolder,
-} from "../../storage/index.ts";
-import type { Logger } from "../logger.ts";
-import type { ModelControl } from "../model-control.ts";
-import { firstHeader, sendJson } from "./common.ts";
+} from "../../../storage/index.ts";
+import type { Logger } from "../../logger.ts";
+import type { ModelControl } from "../../model-control.ts";
+import { firstHeader, sendJson } from "../../rest.ts";
 
 export interface UploadRouteOptions {
   /** The model control check (mode, then admin token); uploads also need a token to be set at all. */

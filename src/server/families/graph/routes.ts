@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { GraphRouter } from "../../graph/index.ts";
-import { bodyBytes } from "./common.ts";
+import type { GraphRouter } from "../../../graph/index.ts";
+import { bodyBytes } from "../../rest.ts";
 
 export interface GraphRouteOptions {
   router: GraphRouter;

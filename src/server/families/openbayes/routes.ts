@@ -1,13 +1,13 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
-import { InvalidInput } from "../../errors/index.ts";
-import { createDispatcher, open } from "../../net/index.ts";
-import type { DataPlane, Model } from "../../model/index.ts";
-import { encodeAnswer, openBayesErrorReply, type PredictInput } from "../../protocol/openbayes/index.ts";
-import { isCustomServerModel, isOpenBayesPredictor, type CustomServerModel, type OpenBayesPredictor } from "../../runtime/index.ts";
-import type { Logger } from "../logger.ts";
-import { bodyBytes, sendJson } from "./common.ts";
+import { InvalidInput } from "../../../errors/index.ts";
+import { createDispatcher, open } from "../../../net/index.ts";
+import type { DataPlane, Model } from "../../../model/index.ts";
+import { encodeAnswer, openBayesErrorReply, type PredictInput } from "../../../protocol/openbayes/index.ts";
+import { isCustomServerModel, isOpenBayesPredictor, type CustomServerModel, type OpenBayesPredictor } from "../../../runtime/index.ts";
+import type { Logger } from "../../logger.ts";
+import { bodyBytes, sendJson } from "../../rest.ts";
 
 export interface OpenBayesRoutesOptions {
   /** The served predictor or custom server. */

@@ -1,7 +1,7 @@
 import * as grpcJs from "@grpc/grpc-js";
-import { InvalidInput } from "../errors/index.ts";
-import type { DataPlane, Model, Stage } from "../model/index.ts";
-import { parseFeedback, parseMessageList, parseSeldonMessage, type SeldonMessage } from "../protocol/seldon/index.ts";
+import { InvalidInput } from "../../../errors/index.ts";
+import type { DataPlane, Model, Stage } from "../../../model/index.ts";
+import { parseFeedback, parseMessageList, parseSeldonMessage, type SeldonMessage } from "../../../protocol/seldon/index.ts";
 import {
   decodeFeedback,
   decodeSeldonMessage,
@@ -14,11 +14,11 @@ import {
   type SeldonServiceName,
   seldonGrpcError,
   seldonPackageDefinition,
-} from "../protocol/seldon/grpc/index.ts";
-import { isSeldonComponent, type SeldonComponent } from "../runtime/index.ts";
-import { boundedStatusDetails } from "../protocol/grpc/status.ts";
-import { guardDeserializers } from "./grpc-decode.ts";
-import type { Logger } from "./logger.ts";
+} from "../../../protocol/seldon/grpc/index.ts";
+import { isSeldonComponent, type SeldonComponent } from "../../../runtime/index.ts";
+import { boundedStatusDetails } from "../../../protocol/grpc/status.ts";
+import { guardDeserializers } from "../../grpc-decode.ts";
+import type { Logger } from "../../logger.ts";
 
 export interface SeldonGrpcOptions {
   dataplane: DataPlane;

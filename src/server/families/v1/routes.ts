@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { InvalidInput, ModelNotReady, NotFound } from "../../errors/index.ts";
-import type { DataPlane, RequestContext } from "../../model/index.ts";
-import { v1 } from "../../protocol/index.ts";
-import { applyHeaders, bodyBytes, isJsonContentType, requestContext } from "./common.ts";
+import { InvalidInput, ModelNotReady, NotFound } from "../../../errors/index.ts";
+import type { DataPlane, RequestContext } from "../../../model/index.ts";
+import { v1 } from "../../../protocol/index.ts";
+import { applyHeaders, bodyBytes, isJsonContentType, requestContext } from "../../rest.ts";
 
 /**
  * `name`, `name/versions/N` or `name/labels/L`, then `/metadata` (GET) or `:verb` (POST): TF Serving's URL grammar

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import { ModelNotReady, ServerNotReady } from "../../errors/index.ts";
-import type { DataPlane } from "../../model/index.ts";
-import { v2 } from "../../protocol/index.ts";
-import { applyHeaders, bodyBytes, requestContext, sendJson } from "./common.ts";
+import { ModelNotReady, ServerNotReady } from "../../../errors/index.ts";
+import type { DataPlane } from "../../../model/index.ts";
+import { v2 } from "../../../protocol/index.ts";
+import { applyHeaders, bodyBytes, requestContext, sendJson } from "../../rest.ts";
 
 interface ModelParams {
   name: string;

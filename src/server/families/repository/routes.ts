@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { InvalidInput } from "../../errors/index.ts";
-import type { DataPlane } from "../../model/index.ts";
-import { isPlainObject, parseJsonBody } from "../../protocol/index.ts";
-import type { ModelControl } from "../model-control.ts";
-import { bodyBytes, sendJson } from "./common.ts";
+import { InvalidInput } from "../../../errors/index.ts";
+import type { DataPlane } from "../../../model/index.ts";
+import { isPlainObject, parseJsonBody } from "../../../protocol/index.ts";
+import type { ModelControl } from "../../model-control.ts";
+import { bodyBytes, sendJson } from "../../rest.ts";
 
 /**
  * Triton's model-repository extension: index (open to all), load and unload (behind the model control check:

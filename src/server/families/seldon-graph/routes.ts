@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { NotFound, ServerNotReady } from "../../errors/index.ts";
-import type { SeldonGraphExecutor } from "../../graph/index.ts";
-import { seldon } from "../../protocol/index.ts";
-import type { TensorLimits } from "../../tensor/index.ts";
-import { seldonRouteConfig } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import type { ServerMetrics } from "../metrics.ts";
-import { seldonRequestBody } from "./seldon.ts";
+import { NotFound, ServerNotReady } from "../../../errors/index.ts";
+import type { SeldonGraphExecutor } from "../../../graph/index.ts";
+import { seldon } from "../../../protocol/index.ts";
+import type { TensorLimits } from "../../../tensor/index.ts";
+import { seldonRouteConfig } from "../../errors.ts";
+import type { Logger } from "../../logger.ts";
+import type { ServerMetrics } from "../../metrics.ts";
+import { seldonRequestBody } from "../seldon/routes.ts";
 
 export interface SeldonGraphRoutesOptions {
   executor: SeldonGraphExecutor;

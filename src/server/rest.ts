@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Protocol, RequestContext } from "../../model/index.ts";
+import type { Protocol, RequestContext } from "../model/index.ts";
 
 export function requestContext(request: FastifyRequest, protocol: Protocol): RequestContext {
   const id = request.headers["x-request-id"];

@@ -1,0 +1,12 @@
+import { defineFamily } from "../../family.ts";
+import { registerV1Routes } from "./routes.ts";
+
+/** KServe V1 with TF Serving's REST dialect: /v1/models/{m}[:predict|:explain|:classify|:regress], metadata, labels. */
+export const v1Family = defineFamily({
+  name: "v1",
+  modelRoutes: true,
+  mount: ({ dataplane }) => ({
+    // KServe's liveness on GET / unless another family (an OpenBayes predictor) claimed the root.
+    routes: (app, { claimed }) => registerV1Routes(app, dataplane, { root: !claimed.has("/") }),
+  }),
+});
