@@ -80,7 +80,7 @@ describe("protocol families as plugins", () => {
     // The built-in families still answer beside it.
     const v1 = await fetch(`${url}/v1/models/iris:predict`, { method: "POST", body: JSON.stringify({ instances: [[6.8, 2.8, 4.8, 1.4]] }) });
     expect(v1.status).toBe(200);
-    expect((await v1.json()).predictions).toHaveLength(1);
+    expect(((await v1.json()) as { predictions: unknown[] }).predictions).toHaveLength(1);
 
     const Client = grpcJs.makeGenericClientConstructor(echoService, "Models");
     const client = new Client(`127.0.0.1:${server.grpcPort}`, grpcJs.credentials.createInsecure());
