@@ -49,7 +49,7 @@ export interface BenchConfig {
 }
 
 /** The benchmark stages, in the order they run; each owns one section of RESULTS.md. */
-export const STAGES = ["core", "protocols", "graph", "seldon"] as const;
+export const STAGES = ["core", "protocols", "graph", "seldon", "engine"] as const;
 export type StageId = (typeof STAGES)[number];
 
 function envNumber(name: string, fallback: number): number {
@@ -100,6 +100,12 @@ export const BENCH_ENV_VARS = [
   "BENCH_SELDON_WARMUP",
   "BENCH_SELDON_CONNECTIONS",
   "BENCH_SELDON_ROUNDS",
+  "BENCH_ENGINE_DURATION",
+  "BENCH_ENGINE_WARMUP",
+  "BENCH_ENGINE_DELAYS",
+  "BENCH_ENGINE_PROBE_MS",
+  "BENCH_ENGINE_ORT_SECONDS",
+  "BENCH_ENGINE_BODY_MIB",
 ] as const;
 
 function positiveIntegers(name: string): number[] {

@@ -1,6 +1,6 @@
 /**
  * tserve benchmark harness: `npm run bench` (tsx bench/run.ts). Runs its stages in order, each rewriting its
- * own section of bench/RESULTS.md; BENCH_STAGES=core,protocols,graph,seldon selects them (default: all four).
+ * own section of bench/RESULTS.md; BENCH_STAGES=core,protocols,graph,seldon,engine selects them (default: all five).
  *
  * Stage "core" measures in one run, side by side:
  *   - tserve (child process) on every scenario in scenarios.ts, at each connection count,
@@ -22,6 +22,12 @@
  * the least work for the same answer, with the identity as a tserve V1 module model for reference; rounds
  * interleaved, medians, server CPU per request and the Seldon codec timed in-process; it rewrites the seldon section.
  *
+ * Stage "engine" (engine.ts): the execution engine — tserve --workers 1 and 2 against bare node:http on one process
+ * and on 2 node:cluster workers (identity module model), iris against bare node:http, the MLP fixture one row per
+ * request with adaptive batching (several delays) against in-process onnxruntime at the server's mean batch size and
+ * against batching off, /v2/health/live latency from a second load generator meanwhile (also with instanceCount 0),
+ * a ~60 MiB JSON body's decode stall, and every server's RSS; it rewrites the engine section.
+ *
  * Environment: BENCH_STAGES=core,protocols, BENCH_NO_WRITE=1 (print only), BENCH_TSERVE_BIN=<path>
  * (default bin/tserve.js), BENCH_QUICK=1 (short runs: core 3 s, protocols 2 s per cell).
  * Core stage: BENCH_DURATION=<s>, BENCH_WARMUP=<s>, BENCH_CONNECTIONS=1,32, BENCH_ORT_ITERATIONS=<n>,
@@ -33,6 +39,10 @@
  * BENCH_GRAPH_ROUNDS=<n> (default 3), BENCH_GRAPH_CONNECTIONS=1,16.
  * Seldon stage: BENCH_SELDON_DURATION=<s> (default 3 per round), BENCH_SELDON_WARMUP=<s> (default 1),
  * BENCH_SELDON_ROUNDS=<n> (default 3), BENCH_SELDON_CONNECTIONS=1,16.
+ * Engine stage: BENCH_ENGINE_DURATION=<s> (default 8 per cell), BENCH_ENGINE_WARMUP=<s> (default 2),
+ * BENCH_ENGINE_DELAYS=<µs,…> (default 0,2000,5000), BENCH_ENGINE_PROBE_MS=<ms> (default 10),
+ * BENCH_ENGINE_ORT_SECONDS=<s> (default 2), BENCH_ENGINE_BODY_MIB=<MiB> (default 60); BENCH_STRICT=1 also makes a
+ * FAILed engine target exit 1.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -41,6 +51,7 @@ import { BENCH_ENV_VARS, type BenchConfig, loadConfig } from "./config.ts";
 import { isInvalid, type LoadResult, runLoad } from "./load.ts";
 import { machineInfo } from "./machine.ts";
 import { installCleanupHandlers, stopAll } from "./processes.ts";
+import { runEngineStage } from "./engine.ts";
 import { runGraphStage } from "./graph.ts";
 import { runProtocolsStage } from "./protocols.ts";
 import { runSeldonStage } from "./seldon.ts";
@@ -341,6 +352,20 @@ async function runSeldon(config: BenchConfig): Promise<number> {
   return 0;
 }
 
+async function runEngine(config: BenchConfig): Promise<number> {
+  const { failures, failedTargets } = await runEngineStage({ config, command: commandLine(), log, shout });
+  await stopAll();
+  if (failures.length > 0) {
+    shout(["INVALID BENCHMARK (engine): some requests failed or were not measured:", ...failures]);
+    return 1;
+  }
+  if (failedTargets > 0) {
+    log(`engine: ${failedTargets} target check(s) FAILED${config.strict ? "" : " (exit code 0; set BENCH_STRICT=1 to fail)"}`);
+    if (config.strict) return 1;
+  }
+  return 0;
+}
+
 async function main(): Promise<number> {
   installCleanupHandlers();
   const config = loadConfig();
@@ -355,7 +380,9 @@ async function main(): Promise<number> {
           ? await runProtocols(config)
           : stage === "graph"
             ? await runGraph(config)
-            : await runSeldon(config);
+            : stage === "seldon"
+              ? await runSeldon(config)
+              : await runEngine(config);
     code = Math.max(code, result);
   }
   return code;

@@ -1,10 +1,11 @@
 import { SERVER_VERSION } from "../model/index.ts";
 import type { ModelServer } from "../server/index.ts";
+import { clusterWorkerId, WorkerStartError } from "../server/index.ts";
 import { UsageError } from "./args.ts";
 import { graph } from "./graph.ts";
 import { pack } from "./pack.ts";
 import { pull } from "./pull.ts";
-import { SELDON_GRAPH_USAGE, SERVE_USAGE, serve } from "./serve.ts";
+import { SELDON_GRAPH_USAGE, SERVE_USAGE, serveCommand } from "./serve.ts";
 
 const USAGE = `tserve ${SERVER_VERSION}: serve ONNX and TypeScript models over KServe V1 and Open Inference Protocol V2.
 
@@ -18,10 +19,15 @@ Usage:
 
 ${SERVE_USAGE}`;
 
-/** Stops on SIGINT/SIGTERM/SIGQUIT (as KServe does): drain requests, unload models, exit. */
+/**
+ * Stops on SIGINT/SIGTERM/SIGQUIT (as KServe does): drain requests, unload models, exit. A second signal exits at
+ * once, except in a worker of `--workers N`: a terminal's Ctrl-C reaches it both directly and through the primary.
+ */
 function stopOnSignals(server: ModelServer): void {
   let stopping = false;
+  const worker = clusterWorkerId() !== undefined;
   const stop = (signal: string) => {
+    if (stopping && worker) return;
     if (stopping) process.exit(1);
     stopping = true;
     server.logger.log("info", `received ${signal}; draining and stopping (grace period ${server.gracePeriodMs / 1000} s)`);
@@ -43,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "serve": {
-        const server = await serve(rest);
+        const server = await serveCommand(argv, rest);
         if (server) stopOnSignals(server);
         return 0;
       }
@@ -55,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!rest[0] || rest[0].startsWith("--")) {
           throw new UsageError("Usage: tserve seldon-graph DEPLOYMENT.yaml [serve options]  (Seldon's executor API on port 8000)");
         }
-        const server = await serve(["--seldon_graph", rest[0], ...rest.slice(1)], { seldonGraphHttpPort: 8000 });
+        const server = await serveCommand(argv, ["--seldon_graph", rest[0], ...rest.slice(1)], { seldonGraphHttpPort: 8000 });
         if (server) stopOnSignals(server);
         return 0;
       }
@@ -85,6 +91,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`tserve: ${err.message}\n`);
       return 2;
+    }
+    // A worker of --workers N failed to start: it said why; the command exits as it did.
+    if (err instanceof WorkerStartError) {
+      process.stderr.write(`tserve: ${err.message}\n`);
+      return err.exitCode;
     }
     // A startup failure (a port in use, a missing folder…) is one line; the stack only under TSERVE_LOGLEVEL=debug.
     const debug = (process.env.TSERVE_LOGLEVEL ?? process.env.KSERVE_LOGLEVEL)?.toLowerCase() === "debug";

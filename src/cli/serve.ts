@@ -1,4 +1,6 @@
+import cluster from "node:cluster";
 import { readdir, readFile, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -14,25 +16,34 @@ import { seldon as seldonProtocol } from "../protocol/index.ts";
 import { builtinRuntimes, type RuntimeRegistry } from "../runtime/index.ts";
 import { detectOpenBayesSource } from "../runtime/index.ts"; // OpenBayes
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from "../tensor/index.ts";
-import { DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MODEL_LOAD_TIMEOUT_MS, FAMILY_FLAGS, ModelServer } from "../server/index.ts";
+import {
+  BUILTIN_FAMILIES,
+  consoleLogger,
+  DEFAULT_MAX_BUFFER_SIZE,
+  DEFAULT_MODEL_LOAD_TIMEOUT_MS,
+  FAMILY_FLAGS,
+  ModelServer,
+  type ProtocolFamily,
+} from "../server/index.ts";
+import { clusterWorkerId, connectWorker, superviseWorkers, workerLogger } from "../server/index.ts";
 import {
   downloadModel,
   isArchivePath,
   isRemoteUri,
   prepareModelPath,
+  recoverUploads,
   redactUri,
   terminalProgress,
 } from "../storage/index.ts";
-import { resolveAdminToken } from "./admin-token.ts";
+import { ADMIN_TOKEN_ENV, resolveAdminToken } from "./admin-token.ts";
 import { compatFlags } from "../config/flags.ts";
-import { defineFlags, formatHelp, HELP_FLAG, parseArgs, UsageError } from "./args.ts";
+import { defineFlags, envName, formatHelp, HELP_FLAG, parseArgs, UsageError } from "./args.ts";
 import { MODEL_CONTROL_FLAGS, modelControlOptions } from "./model-control-flags.ts";
 import { CONNECTION_FLAGS, connectionOptions } from "./connection-flags.ts";
 import { headerPatterns, loadGraphFile } from "./graph.ts";
 
 /** KServe's flags accepted so existing command lines keep working; they have no effect here (one warning each). */
 const KSERVE_COMPAT = [
-  "workers",
   "max_threads",
   "max_asyncio_workers",
   "enable_docs_url",
@@ -81,6 +92,11 @@ export const SERVE_FLAGS = defineFlags({
     help: "least severe messages logged: debug, info, warn (warning) or error, any case (default: TSERVE_LOGLEVEL or KSERVE_LOGLEVEL, else info)",
   },
   access_log: { aliases: ["access-log"], type: "boolean", default: false, help: "log one line per request (method, path, status, duration, model, protocol, request id); costs ~25 % of req/s on tiny models" },
+  workers: {
+    type: "string",
+    default: "1",
+    help: "server processes sharing the HTTP and gRPC ports: a whole number >= 1, or auto (one per CPU core); load, unload and upload reach every one, /metrics sums them (1: this process alone)",
+  },
   // Each protocol family's own flags (graph, Seldon, Seldon graph, uploads): src/server/families/<name>/index.ts.
   ...FAMILY_FLAGS,
   ...compatFlags(KSERVE_COMPAT, "KServe"),
@@ -209,14 +225,98 @@ export async function materializeModel(arg: string): Promise<string> {
   }
 }
 
+/** `--workers`: a whole number >= 1, or `auto`: one per CPU core (os.availableParallelism()). */
+export function parseWorkers(value: string): number {
+  const v = value.trim().toLowerCase();
+  if (v === "auto") return availableParallelism();
+  const n = Number(v);
+  if (/^\d+$/.test(v) && Number.isSafeInteger(n) && n >= 1) return n;
+  throw new UsageError(`--workers must be a whole number >= 1 or auto (one per CPU core), got '${value}'`);
+}
+
+const ADMIN_TOKEN_FLAGS = /^--admin[-_]token(?:[-_]file)?(=|$)/;
+
+/** The command line without the admin token flags (workers get the token in their environment instead). */
+function withoutAdminToken(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const m = ADMIN_TOKEN_FLAGS.exec(args[i]);
+    if (!m) out.push(args[i]);
+    else if (m[1] === "") i++; // its value is the next argument
+  }
+  return out;
+}
+
+/**
+ * The `tserve serve` (and `seldon-graph`) command: with `--workers N` (N > 1) this process becomes the primary of N
+ * worker processes that each run `command` (the whole command line) and serve; it returns undefined and the
+ * workers' supervisor (server/workers.ts) takes over signals and the exit. Otherwise (and in each worker) it is serve().
+ */
+export async function serveCommand(
+  command: readonly string[],
+  argv: string[],
+  defaults: { seldonGraphHttpPort?: number } = {},
+): Promise<ModelServer | undefined> {
+  const quick = parseArgs(argv, SERVE_FLAGS, { warn: () => {} }).flags;
+  const workers = quick.help ? 1 : parseWorkers(quick.workers);
+  if (workers <= 1 || clusterWorkerId() !== undefined) return serve(argv, defaults);
+  if (!cluster.isPrimary) {
+    // Another program's cluster worker (pm2's cluster mode…): it decides how many processes there are.
+    process.stderr.write(`tserve: warning: --workers ${quick.workers}: this process is already a cluster worker; serving in it alone\n`);
+    return serve(argv, defaults);
+  }
+  const { positionals, flags } = parseArgs(argv, SERVE_FLAGS);
+  // As serve() does, first: the token leaves process.env and process.argv; the workers get it in their environment.
+  const adminToken = await resolveAdminToken(argv, flags, (message) => process.stderr.write(`tserve: warning: ${message}\n`));
+  if (positionals.length > 1) throw new UsageError(`serve takes one MODEL argument, got ${positionals.length}`);
+  let repository = flags.model_repository ? resolve(flags.model_repository) : undefined;
+  if (positionals[0]) {
+    // Downloaded or unpacked once, here: the workers find it in the cache.
+    const resolved = await resolveModelArg(await materializeModel(positionals[0]), flags.model_name);
+    if (resolved.repository) {
+      if (repository) throw new UsageError("Give either a model repository folder or --model-repository, not both");
+      repository = resolved.repository;
+    }
+  } else if (!repository && !flags.graph && !flags.seldon_graph) {
+    throw new UsageError(`Nothing to serve: give a MODEL path or --model-repository.\n\n${SERVE_USAGE}`);
+  }
+  const logger = consoleLogger(flags.log_level);
+  // Once, before any worker scans the repository (the workers skip it: see workerFamilies).
+  if (repository) await recoverUploads(repository, (level, message) => logger.log(level, message));
+  await superviseWorkers({
+    workers,
+    exec: process.argv[1],
+    args: withoutAdminToken(command),
+    env: { [ADMIN_TOKEN_ENV]: adminToken ?? "", [envName("admin_token_file", {})]: "" },
+    gracePeriodMs: flags.grace_period * 1000,
+    logger,
+    host: flags.host,
+  });
+  return undefined;
+}
+
+/**
+ * The built-in families as a worker serves them: the repository family's start-up recovery of interrupted uploads
+ * is the primary's (once, before the workers start; a replacement worker must not undo another's upload).
+ */
+function workerFamilies(): readonly ProtocolFamily<never>[] {
+  return BUILTIN_FAMILIES.map((family) => (family.name === "repository" ? { ...family, beforeLoad: undefined } : family));
+}
+
+/** Serves in this process (a worker of `--workers N` too: then linked to the primary); see serveCommand for the command. */
 export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: number } = {}): Promise<ModelServer | undefined> {
-  const { positionals, flags, defaulted } = parseArgs(argv, SERVE_FLAGS);
+  const workerId = clusterWorkerId();
+  // The primary already warned about the command line: its workers do not repeat it.
+  const quiet = workerId !== undefined;
+  const { positionals, flags, defaulted } = parseArgs(argv, SERVE_FLAGS, quiet ? { warn: () => {} } : {});
   if (flags.help) {
     process.stdout.write(`${SERVE_USAGE}\n`);
     return undefined;
   }
   // First, before any user module is imported: the token leaves process.env and process.argv.
-  const adminToken = await resolveAdminToken(argv, flags, (message) => process.stderr.write(`tserve: warning: ${message}\n`));
+  const adminToken = await resolveAdminToken(argv, flags, (message) => {
+    if (!quiet) process.stderr.write(`tserve: warning: ${message}\n`);
+  });
   if (positionals.length > 1) throw new UsageError(`serve takes one MODEL argument, got ${positionals.length}`);
   let repository = flags.model_repository ? resolve(flags.model_repository) : undefined;
   const sources: ModelSource[] = [];
@@ -316,13 +416,18 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     logLevel: flags.log_level,
     accessLog: flags.access_log,
     predictor,
+    ...(workerId !== undefined ? { logger: workerLogger(workerId, flags.log_level), families: workerFamilies() } : {}),
   });
+  // Linked before it starts, so GET /metrics sums every worker's from its first answer.
+  const link = workerId !== undefined ? connectWorker(workerId, server) : undefined;
   try {
     await server.start([], sources);
   } catch (err) {
+    link?.close();
     // A bad graph or template is the user's command line, not a crash.
     if ((err as { code?: string }).code === "TSERVE_INVALID_INPUT") throw new UsageError((err as Error).message);
     throw err;
   }
+  link?.listening(server.port, server.grpcPort);
   return server;
 }

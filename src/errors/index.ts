@@ -115,9 +115,13 @@ export class ServerNotReady extends TServeError {
   }
 }
 
+/** Too much work queued: refused at once (REST 503 with `Retry-After`, gRPC UNAVAILABLE) rather than queued without bound. */
 export class Overloaded extends TServeError {
-  constructor(message: string) {
+  /** What REST clients are told to wait before retrying (`Retry-After`, whole seconds). */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options: { retryAfterSeconds?: number } = {}) {
     super(message, "UNAVAILABLE", 503, "TSERVE_OVERLOADED");
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
   }
 }
 

@@ -22,6 +22,12 @@ import type { ModelSettings } from "./settings.ts";
 
 export type Stage = "preprocess" | "predict" | "postprocess" | "explain";
 
+/** A change of the served models made through the DataPlane. */
+export interface ModelChangeEvent {
+  action: "load" | "unload" | "install";
+  name: string;
+}
+
 /** Receives timings and outcomes; the server's metrics module implements it. */
 export interface InferenceObserver {
   stage(model: string, stage: Stage, seconds: number): void;
@@ -46,6 +52,9 @@ export class DataPlane {
   /** What one request may declare (`--max_tensor_elements`); frontends hand it to their decoders. */
   readonly limits: Readonly<TensorLimits>;
   private readonly observer?: InferenceObserver;
+  private readonly changeListeners = new Set<(change: ModelChangeEvent) => void>();
+  /** Requests in flight per model. */
+  private readonly running = new Map<string, number>();
   private stopping = false;
 
   constructor(repository: ModelRepository, observer?: InferenceObserver, options: { limits?: Partial<TensorLimits> } = {}) {
@@ -139,17 +148,31 @@ export class DataPlane {
 
   /** (Re)loads a model from disk; `change` runs it inside a change of the model already under way. */
   load(name: string, change?: ModelChange): Promise<void> {
-    return this.repository.load(name, change);
+    return this.changed("load", name, this.repository.load(name, change));
   }
 
   /** Unloads every version of a model. */
   unload(name: string, change?: ModelChange): Promise<void> {
-    return this.repository.unload(name, change);
+    return this.changed("unload", name, this.repository.unload(name, change));
   }
 
   /** Serves a model folder just installed on disk (an upload), inside the change that installed it. */
   install(name: string, change?: ModelChange): Promise<void> {
-    return this.repository.install(name, change);
+    return this.changed("install", name, this.repository.install(name, change));
+  }
+
+  /**
+   * Called after each successful load, unload or install made through the DataPlane (the repository API, gRPC, an
+   * upload; not the poller's own scans): `--workers` passes them on to the other worker processes.
+   */
+  onModelChange(listener: (change: ModelChangeEvent) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private async changed(action: ModelChangeEvent["action"], name: string, work: Promise<void>): Promise<void> {
+    await work;
+    for (const listener of this.changeListeners) listener({ action, name });
   }
 
   /** Runs `task` as the only change of `name` (an upload's swap and load); ModelBusy while another runs. */
@@ -169,6 +192,7 @@ export class DataPlane {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
     ctx.limits ??= this.limits;
+    this.enter(name);
     try {
       const result = await this.pipeline(model, request, ctx, "predict");
       const response = toInferResponse(result, name);
@@ -181,6 +205,8 @@ export class DataPlane {
     } catch (err) {
       this.observer?.outcome(name, resolved, false);
       throw toTServeError(err);
+    } finally {
+      this.leave(name);
     }
   }
 
@@ -199,6 +225,7 @@ export class DataPlane {
     const { model, version: resolved } = this.repository.resolve(name, version);
     // A runtime that turns the V1 body into tensors (the ONNX runtime) bounds them by the server's limits.
     ctx.limits ??= this.limits;
+    this.enter(name);
     try {
       const result = await this.pipeline(model, body, ctx, verb);
       this.observer?.outcome(name, resolved, true);
@@ -206,6 +233,8 @@ export class DataPlane {
     } catch (err) {
       this.observer?.outcome(name, resolved, false);
       throw toTServeError(err);
+    } finally {
+      this.leave(name);
     }
   }
 
@@ -218,6 +247,7 @@ export class DataPlane {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
     const t = performance.now();
+    this.enter(name);
     try {
       const result = await call(model);
       this.observer?.stage(name, stage, (performance.now() - t) / 1000);
@@ -226,7 +256,22 @@ export class DataPlane {
     } catch (err) {
       this.observer?.outcome(name, resolved, false);
       throw err;
+    } finally {
+      this.leave(name);
     }
+  }
+
+  /** Requests being answered right now, per model (the in-flight gauge autoscalers read). */
+  inFlight(): ReadonlyMap<string, number> {
+    return this.running;
+  }
+
+  private enter(name: string): void {
+    this.running.set(name, (this.running.get(name) ?? 0) + 1);
+  }
+
+  private leave(name: string): void {
+    this.running.set(name, (this.running.get(name) ?? 1) - 1);
   }
 
   private async pipeline(

@@ -1,12 +1,10 @@
-export { DataPlane, EXTENSIONS, type InferenceObserver, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
+export { DataPlane, EXTENSIONS, type InferenceObserver, type ModelChangeEvent, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
 export { type FaultKind, type FaultOwner, type FaultScope, readableStack } from "./faults.ts";
-export { applyPredictorSettings, isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
+export { applyPredictorSettings, type EngineObserver, isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
+export { discoverModel, listModelDirs, type ModelSource } from "./discovery.ts";
 export {
-  discoverModel,
-  listModelDirs,
   type ModelLoader,
   ModelRepository,
-  type ModelSource,
   type RepositoryEvents,
 } from "./repository.ts";
 export { ModelChange, ModelMutations } from "./mutations.ts";

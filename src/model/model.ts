@@ -25,6 +25,13 @@ export interface ModelOptions extends PredictorSettings {
 
 const MODEL_MARK = Symbol.for("tserve.Model");
 
+/** Receives a model's batches (rows and requests per run), queue waits and queue depth; the server's metrics. */
+export interface EngineObserver {
+  batch(rows: number, requests: number): void;
+  queueWait(seconds: number): void;
+  depth(queued: number): void;
+}
+
 /**
  * A served model, with KServe's lifecycle: `load()` once, then per request
  * `preprocess -> predict -> postprocess` (or `explain`). Every hook may be sync or async.
@@ -43,6 +50,8 @@ export class Model {
   outputs: TensorMetadata[] = [];
   /** V2 platform string, e.g. `onnx_onnxv1`. */
   platform = "";
+  /** Set by the server before load(): where the model's execution engine (batching, queue) reports. */
+  engineObserver?: EngineObserver;
 
   /** Set these (or pass them to the constructor) to make this model a transformer: `predict` then forwards. */
   predictorHost?: string;

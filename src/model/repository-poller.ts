@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { isTServeError, toTServeError } from "../errors/index.ts";
-import { listModelDirs, type ModelRepository } from "./repository.ts";
+import { listModelDirs } from "./discovery.ts";
+import type { ModelRepository } from "./repository.ts";
 
 export interface RepositoryPollerOptions {
   repository: ModelRepository;

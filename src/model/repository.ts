@@ -1,20 +1,14 @@
-import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { InvalidInput, ModelNotFound, ModelNotReady, toTServeError, TServeError, Unsupported } from "../errors/index.ts";
 import type { ModelIndexEntry, ModelState } from "../protocol/index.ts";
 import type { Model } from "./model.ts";
-import { type FaultKind, type FaultOwner, type FaultScope, MAX_RELOADS, RELOAD_WINDOW_MS, readableStack, ReloadBudget, scopeForStack } from "./faults.ts";
+import { FaultScopes } from "./fault-scopes.ts";
+import { type FaultKind, type FaultOwner, type FaultScope, MAX_RELOADS, RELOAD_WINDOW_MS, readableStack, ReloadBudget } from "./faults.ts";
 import { type ModelChange, ModelMutations } from "./mutations.ts";
-import { type ModelSettings, readModelSettings, selectVersions } from "./settings.ts";
+import type { ModelSettings } from "./settings.ts";
+import { discoverModel, isDirectory, listModelDirs, type ModelSource } from "./discovery.ts";
 
-/** Where a model's files are: its folder, settings, and the version folders chosen by its policy. */
-export interface ModelSource {
-  name: string;
-  dir: string;
-  settings: ModelSettings;
-  /** Version number -> folder; unversioned models have one entry with version undefined. */
-  versions: { version?: string; dir: string }[];
-}
+export type { ModelSource } from "./discovery.ts";
 
 /** Builds a Model from a source (picks the runtime); supplied by the runtime layer. */
 export type ModelLoader = (source: ModelSource, version: { version?: string; dir: string }) => Promise<Model>;
@@ -39,8 +33,6 @@ export interface RepositoryEvents {
   log?(level: "info" | "warn" | "error", message: string): void;
 }
 
-// TF Serving pads version folders (`0001` is version 1), so leading zeros are allowed.
-const VERSION_DIR = /^0*[1-9]\d*$/;
 const MODEL_NAME = /^[^/\\\0]+$/;
 const VERSION_ARG = /^\d+$/;
 
@@ -63,17 +55,8 @@ export class ModelRepository implements FaultOwner {
 
   /** A load() (with the loader building the model) longer than this is abandoned as UNAVAILABLE; 0: no limit. */
   private readonly loadTimeoutMs: number;
-  /** Each loaded instance's fault scope (see faults.ts). */
-  private readonly scopes = new WeakMap<Model, FaultScope>();
-  /**
-   * The scopes of the loads under way (import, constructor, load()): a fault whose stack runs through their folder
-   * fails them. True for a reload after a fault (see faultScopeForStack).
-   */
-  private readonly loading = new Map<FaultScope, boolean>();
-  /** Version folder -> the scope of the last instance from it that became READY, served or not any more. */
-  private readonly lastReady = new Map<string, FaultScope>();
-  /** Models being reloaded after a fault. */
-  private readonly reloadingAfterFault = new Set<string>();
+  /** Which instance a stray error belongs to: the scopes of loads under way, served and last-ready instances. */
+  private readonly faultScopes = new FaultScopes();
   private readonly reloads = new ReloadBudget();
 
   constructor(options: { root?: string; loader?: ModelLoader; events?: RepositoryEvents; loadTimeoutMs?: number } = {}) {
@@ -375,11 +358,10 @@ export class ModelRepository implements FaultOwner {
     let stop: (err: unknown) => void = () => undefined;
     const stopped = new Promise<never>((_, reject) => (stop = reject));
     scope.failLoad = stop;
-    this.loading.set(scope, this.reloadingAfterFault.has(name));
+    this.faultScopes.beginLoad(scope);
     const loading = (async () => {
       const model = await create();
-      scope.model = model;
-      this.scopes.set(model, scope);
+      this.faultScopes.built(scope, model);
       if (settled) return model;
       slot.model = model;
       if (!model.ready) {
@@ -396,7 +378,7 @@ export class ModelRepository implements FaultOwner {
     try {
       await Promise.race([loading, stopped]);
       slot.state = "READY";
-      if (dir) this.lastReady.set(dir, scope);
+      this.faultScopes.ready(scope);
       this.events.onLoaded?.(name, slot.version, (performance.now() - started) / 1000);
       this.events.log?.("info", `loaded model ${name}${slot.version ? ` version ${slot.version}` : ""}`);
       return true;
@@ -414,8 +396,7 @@ export class ModelRepository implements FaultOwner {
     } finally {
       settled = true;
       clearTimeout(timer);
-      scope.failLoad = undefined;
-      this.loading.delete(scope);
+      this.faultScopes.endLoad(scope);
     }
   }
 
@@ -436,31 +417,16 @@ export class ModelRepository implements FaultOwner {
 
   /** The fault scope of a loaded instance (see faults.ts); undefined for one this repository did not load. */
   faultScopeOf(model: Model): FaultScope | undefined {
-    return this.scopes.get(model);
+    return this.faultScopes.of(model);
   }
 
-  /**
-   * The model whose folder holds the top stack frame that belongs to any model's folder (see faults.ts for why the
-   * stack, not an async context). Every instance loaded from a folder runs the same files, so when several could
-   * have thrown, one is chosen, in this order:
-   * 1. a load under way (an upload's or a reload's beside the served instance, or a first load): failing it keeps
-   *    the old instance serving;
-   * 2. the served instance: marked UNAVAILABLE and reloaded;
-   * 3. the last instance that was READY (unloaded, or taken down by an earlier fault): only logged. A reload after a
-   *    fault comes after it: the faulted instance's leftovers (timers, promises it started) are what is expected to
-   *    go off meanwhile, and they must not fail the reload.
-   */
+  /** The model a stray error's stack names (FaultScopes.forStack says which, when several could have thrown). */
   faultScopeForStack(stack: string | undefined): FaultScope | undefined {
-    if (!stack) return undefined;
-    const candidates: { dir: string; scope: FaultScope }[] = [];
-    const add = (scope: FaultScope | undefined): void => {
-      if (scope?.dir) candidates.push({ dir: scope.dir, scope });
-    };
-    for (const [scope, afterFault] of this.loading) if (!afterFault) add(scope);
-    for (const entry of this.entries.values()) for (const slot of entry.slots) if (slot.model) add(this.scopes.get(slot.model));
-    for (const scope of this.lastReady.values()) add(scope);
-    for (const [scope, afterFault] of this.loading) if (afterFault) add(scope);
-    return scopeForStack(stack, candidates);
+    return this.faultScopes.forStack(stack, this.servedModels());
+  }
+
+  private *servedModels(): Iterable<Model> {
+    for (const entry of this.entries.values()) for (const slot of entry.slots) if (slot.model) yield slot.model;
   }
 
   /**
@@ -493,13 +459,10 @@ export class ModelRepository implements FaultOwner {
       return;
     }
     this.events.log?.("warn", `reloading model ${label} after a stray ${what}`);
-    this.reloadingAfterFault.add(scope.name);
     try {
-      await this.load(scope.name);
+      await this.faultScopes.reloadingAfterFault(scope.name, () => this.load(scope.name));
     } catch (e) {
       this.events.log?.("error", `reload of model ${label} after a stray ${what} failed: ${toTServeError(e).message}`);
-    } finally {
-      this.reloadingAfterFault.delete(scope.name);
     }
   }
 
@@ -517,42 +480,4 @@ async function safeUnload(model: Model): Promise<void> {
     // An unload failure must not keep the slot alive; the model is dropped either way.
   }
   model.ready = false;
-}
-
-async function isDirectory(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** Reads one model folder: its settings and the version folders its policy selects. */
-export async function discoverModel(dir: string, nameOverride?: string): Promise<ModelSource> {
-  const settings = await readModelSettings(dir);
-  const name = nameOverride ?? settings.name ?? basename(dir);
-  const entries = await readdir(dir, { withFileTypes: true });
-  const folders = new Map<number, string>();
-  for (const e of entries) {
-    if (!e.isDirectory() || !VERSION_DIR.test(e.name)) continue;
-    const v = Number(e.name);
-    const other = folders.get(v);
-    if (other !== undefined) throw new InvalidInput(`Model ${name}: folders ${other} and ${e.name} are both version ${v}`);
-    folders.set(v, e.name);
-  }
-  const numbered = [...folders.keys()];
-  if (numbered.length === 0) return { name, dir, settings, versions: [{ dir }] };
-  const chosen = selectVersions(numbered, settings.versionPolicy);
-  if (chosen.length === 0) {
-    throw new InvalidInput(
-      `Model ${name}: the version policy selects none of the versions on disk (${numbered.join(", ")})`,
-    );
-  }
-  return { name, dir, settings, versions: chosen.map((v) => ({ version: String(v), dir: join(dir, folders.get(v)!) })) };
-}
-
-/** Every sub-folder of a repository root is a model (hidden folders are skipped). */
-export async function listModelDirs(root: string): Promise<string[]> {
-  const entries = await readdir(root, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => join(root, e.name));
 }

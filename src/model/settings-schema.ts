@@ -50,6 +50,20 @@ const versionLabels = Type.Record(
   }),
   { description: "TF Serving's version_labels: {\"stable\": 1, \"canary\": 2}" },
 );
+const instanceCount = Type.Integer({
+  minimum: 0,
+  description: "how many copies of the model run at once, each on its own thread (ONNX; default 1); 0 runs it on the event loop",
+});
+const maxBatchSize = Type.Integer({
+  minimum: 0,
+  description: "adaptive batching: the most rows (first-dimension entries) one run takes; 0 or 1: no batching (default)",
+});
+const preferredBatchSizes = Type.Array(Type.Integer({ minimum: 1 }), { description: "batch sizes sent as soon as they can be formed" });
+const queueDelay = Type.Integer({ minimum: 0, description: "how long a request may wait for others to join its batch, in µs (default 0)" });
+const maxQueueSize = Type.Integer({
+  minimum: 0,
+  description: "the most requests waiting for a run; more are refused at once with 503 + Retry-After / UNAVAILABLE (default 1024; 0: no limit)",
+});
 const stringList = (description: string) => Type.Array(Type.String(), { description });
 
 export interface ModelSettingsSchemaOptions {
@@ -79,6 +93,19 @@ export function modelSettingsSchema(options: ModelSettingsSchemaOptions = {}): T
       inputs: Type.Optional(Type.Array(TensorMetadataSchema)),
       outputs: Type.Optional(Type.Array(TensorMetadataSchema)),
       parameters: Type.Optional(Type.Object({}, { additionalProperties: true, description: "given to the runtime (a module's constructor options, an ONNX session's settings …)" })),
+      // The execution engine: threads, adaptive batching, the bounded queue (Triton's names; MLServer's as aliases).
+      instanceCount: Type.Optional(instanceCount),
+      instance_count: Type.Optional(instanceCount),
+      parallel_workers: Type.Optional(instanceCount),
+      maxBatchSize: Type.Optional(maxBatchSize),
+      max_batch_size: Type.Optional(maxBatchSize),
+      preferredBatchSizes: Type.Optional(preferredBatchSizes),
+      preferred_batch_sizes: Type.Optional(preferredBatchSizes),
+      maxQueueDelayMicroseconds: Type.Optional(queueDelay),
+      max_queue_delay_microseconds: Type.Optional(queueDelay),
+      max_batch_time: Type.Optional(Type.Number({ minimum: 0, description: "MLServer's name: the longest a request waits for a batch, in seconds" })),
+      maxQueueSize: Type.Optional(maxQueueSize),
+      max_queue_size: Type.Optional(maxQueueSize),
       versionLabels: Type.Optional(versionLabels),
       version_labels: Type.Optional(versionLabels),
       features: Type.Optional(stringList("feature names in the order of the input's columns")),

@@ -31,6 +31,17 @@ export interface ModelSettings {
   features?: string[];
   /** Class names for the columns of the :classify score output ("0".."C-1" when absent). */
   classLabels?: string[];
+  // The execution engine (src/engine): threads, adaptive batching and the bounded queue.
+  /** Copies of the model run at once, each on its own thread (Triton's instance_group count; MLServer's parallel_workers). */
+  instanceCount?: number;
+  /** Adaptive batching: the most rows one run takes (Triton's max_batch_size; MLServer's max_batch_size); 0/1: off. */
+  maxBatchSize?: number;
+  /** Batch sizes sent as soon as they can be formed (Triton's preferred_batch_size). */
+  preferredBatchSizes?: number[];
+  /** How long a request may wait for others to join its batch, in µs (Triton's; MLServer's max_batch_time in seconds). */
+  maxQueueDelayMicroseconds?: number;
+  /** The most requests waiting for a run before new ones are refused with 503 / UNAVAILABLE (0: no limit). */
+  maxQueueSize?: number;
 }
 
 export const SETTINGS_FILE = "model-settings.json";
@@ -80,7 +91,28 @@ export function parseModelSettings(raw: unknown, where = SETTINGS_FILE, options:
   if (r.outputs !== undefined) out.outputs = tensorList(r.outputs);
   if (r.parameters !== undefined) out.parameters = r.parameters;
   parseTfServingSettings(r, out, fail);
+  parseEngineSettings(r, out, fail);
   return out;
+}
+
+/** The engine's keys, Triton's names first, then snake_case and MLServer's (`parallel_workers`, `max_batch_time` in s). */
+function parseEngineSettings(r: Record<string, any>, out: ModelSettings, fail: (m: string) => never): void {
+  const instances = r.instanceCount ?? r.instance_count ?? r.parallel_workers;
+  if (instances !== undefined) out.instanceCount = instances;
+  const maxBatch = r.maxBatchSize ?? r.max_batch_size;
+  if (maxBatch !== undefined) out.maxBatchSize = maxBatch;
+  const preferred: number[] | undefined = r.preferredBatchSizes ?? r.preferred_batch_sizes;
+  if (preferred !== undefined) {
+    const limit = out.maxBatchSize ?? 0;
+    const over = preferred.find((n) => n > limit);
+    if (over !== undefined) fail(`preferredBatchSizes: ${over} is larger than maxBatchSize (${limit})`);
+    out.preferredBatchSizes = [...preferred].sort((a, b) => a - b);
+  }
+  const delay = r.maxQueueDelayMicroseconds ?? r.max_queue_delay_microseconds;
+  if (delay !== undefined) out.maxQueueDelayMicroseconds = delay;
+  else if (r.max_batch_time !== undefined) out.maxQueueDelayMicroseconds = Math.round(r.max_batch_time * 1e6);
+  const queue = r.maxQueueSize ?? r.max_queue_size;
+  if (queue !== undefined) out.maxQueueSize = queue;
 }
 
 /** The TF Serving keys: versionLabels / version_labels, features, classLabels / class_labels. */

@@ -1,7 +1,7 @@
 import { maxHeaderSize, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { InvalidInput, NotFound, PayloadTooLarge, type TServeError, toTServeError } from "../errors/index.ts";
+import { InvalidInput, NotFound, Overloaded, PayloadTooLarge, type TServeError, toTServeError } from "../errors/index.ts";
 import { seldonErrorReply } from "../protocol/seldon/index.ts";
 
 /** How a route family answers an error Fastify raises around its handler (a bad content type, a body too large). */
@@ -29,6 +29,7 @@ export function restError(err: unknown, bodyLimit: number): TServeError {
 }
 
 export function sendError(reply: FastifyReply, err: TServeError): FastifyReply {
+  if (err instanceof Overloaded) reply.header("retry-after", String(err.retryAfterSeconds));
   return reply
     .code(err.status)
     .header("content-type", "application/json")

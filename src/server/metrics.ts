@@ -15,6 +15,7 @@ export class ServerMetrics implements InferenceObserver, GraphObserver, SeldonMe
   private readonly failure: Counter<"model_name" | "model_version">;
   readonly loadSeconds: Gauge<"model_name" | "model_version">;
   private graphNodes?: Histogram<"graph" | "node" | "code">;
+  private engine?: ReturnType<ServerMetrics["engineMetrics"]>;
   private graphSteps?: Histogram<"graph" | "node" | "step" | "code">;
   private graphStepFailures?: Counter<"graph" | "node" | "step">;
   /** Cached label children: hashing labels on every request is measurable at high request rates. */
@@ -76,6 +77,64 @@ export class ServerMetrics implements InferenceObserver, GraphObserver, SeldonMe
       this.counters.set(key, counter);
     }
     counter.inc();
+  }
+
+  /**
+   * Where a model's execution engine reports (src/engine: the batcher): rows per run (`tserve_batch_size`), how long
+   * each request waited for its run (`tserve_queue_wait_seconds`) and how many wait now (`tserve_queue_depth`).
+   */
+  engineObserver(model: string): { batch(rows: number, requests: number): void; queueWait(seconds: number): void; depth(queued: number): void } {
+    // Created at the first report: a model that never queues adds no series.
+    let size: { observe(v: number): void } | undefined;
+    let wait: { observe(v: number): void } | undefined;
+    const engine = () => (this.engine ??= this.engineMetrics());
+    return {
+      batch: (rows) => (size ??= engine().sizes.labels(model)).observe(rows),
+      queueWait: (seconds) => (wait ??= engine().waits.labels(model)).observe(seconds),
+      depth: (queued) => engine().depths.set(model, queued),
+    };
+  }
+
+  private engineMetrics() {
+    const depths = new Map<string, number>();
+    const sizes = new Histogram({
+      name: "tserve_batch_size",
+      help: "Rows (first-dimension entries) per model run; above 1 when adaptive batching merged requests",
+      labelNames: ["model_name"] as const,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [this.registry],
+    });
+    const waits = new Histogram({
+      name: "tserve_queue_wait_seconds",
+      help: "How long a request waited in its model's queue before its run started",
+      labelNames: ["model_name"] as const,
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: "tserve_queue_depth",
+      help: "Requests waiting in a model's queue for a run (for autoscalers: HPA, KEDA)",
+      labelNames: ["model_name"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [model, n] of depths) this.labels(model).set(n);
+      },
+    });
+    return { sizes, waits, depths };
+  }
+
+  /** `tserve_inflight_requests{model_name}`: read from `counts` at each scrape (nothing is paid per request). */
+  watchInFlight(counts: () => ReadonlyMap<string, number>): void {
+    new Gauge({
+      name: "tserve_inflight_requests",
+      help: "Inference requests being answered right now, per model (for autoscalers: HPA, KEDA)",
+      labelNames: ["model_name"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [model, n] of counts()) this.labels(model).set(n);
+      },
+    });
   }
 
   modelLoaded(model: string, version: string | undefined, seconds: number): void {

@@ -177,6 +177,7 @@ export class ModelServer {
       },
     });
     this.dataplane = new DataPlane(this.repository, this.metrics, { limits: { maxTensorElements: options.maxTensorElements } });
+    this.metrics.watchInFlight(() => this.dataplane.inFlight());
     this.modelControl = new ModelControl({ mode: options.modelControlMode, adminToken: options.adminToken });
   }
 
@@ -195,6 +196,7 @@ export class ModelServer {
   /** The server's predictor settings, then each family's per-model setup. */
   private setupModel(model: Model): void {
     if (this.options.predictor && !model.predictorHost) applyPredictorSettings(model, this.options.predictor);
+    model.engineObserver ??= this.metrics.engineObserver(model.name);
     const ctx = this.familyContext;
     for (const family of this.families) family.setupModel?.(model, ctx);
   }

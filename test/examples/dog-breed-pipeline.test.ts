@@ -4,7 +4,7 @@
  * of the README answered with the output it shows, the answers checked against the same models run here with
  * onnxruntime-node, and `npm run example:dog-breed`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { CROP, imageToTensor, softmax, topK } from "../../examples/custom-model/image.ts";
-import { freePort, ROOT, startCli, stopCli } from "../helpers/server.ts";
+import { freePort, ROOT, type RunningCli, startCli, stopCli } from "../helpers/server.ts";
 import { type Curl, expectClose, fencedBlocks, parseCurl, send, shellWords } from "./readme.ts";
 
 const DIR = "examples/dog-breed-pipeline";
@@ -67,35 +67,8 @@ function withFlag(words: string[], flag: string, value: string): string[] {
   return [...words.slice(0, i + 1), value, ...words.slice(i + 2)];
 }
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** `tserve graph` has no model routes: readiness is GET /readyz (startCli polls /v2/health/ready). */
-async function startRouter(args: string[], port: number): Promise<Running> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args, "--http_port", String(port), "--host", "127.0.0.1"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tserve graph exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return { child, url, output: () => out };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`tserve graph did not become ready:\n${out}`);
-}
+/** `tserve graph` has no model routes and no gRPC: readiness is GET /readyz, and only --http_port and --host are added. */
+const startRouter = (args: string[], port: number) => startCli(args, port, { readyPath: "/readyz", portFlags: "http" });
 
 function requestBody(file: "cat.json" | "dog.json"): string {
   return readFileSync(`${EXAMPLE}${file}`, "utf8");
@@ -128,7 +101,7 @@ function expectBreeds(text: string): [string, number][] {
 }
 
 describe("examples/dog-breed-pipeline, the README's setups", () => {
-  const running: Running[] = [];
+  const running: RunningCli[] = [];
   const graphs = new Map<Setup, string>();
   let tmp: string;
 

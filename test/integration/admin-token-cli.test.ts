@@ -2,13 +2,13 @@
  * The admin token through the real CLI (`node bin/tserve.js serve`): from TSERVE_ADMIN_TOKEN, --admin_token_file or
  * (warned about) --admin_token, and in each case out of the served module's sight in process.argv and process.env.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/server.ts";
-import { post, ROOT, tempRepo } from "./util.ts";
+import { envWithout, freePort, runCli, startCli } from "../helpers/server.ts";
+import { post, tempRepo } from "./util.ts";
 
 const TOKEN = "s3cr3t-admin-token-for-the-cli-test";
 
@@ -28,51 +28,19 @@ export default class Spy {
 }
 `;
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("TSERVE_")) env[k] = v;
-  return { ...env, ...extra };
-}
+const cleanEnv = (extra: Record<string, string> = {}) => envWithout([/^TSERVE_/], extra);
 
 const children: ChildProcess[] = [];
 
 async function startServe(args: string[], env: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ["bin/tserve.js", "serve", ...args, "--http_port", String(port), "--host", "127.0.0.1", "--enable_grpc", "false"],
-    { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] },
-  );
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tserve exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/v2/health/ready`)).status === 200) return { child, url, output: () => out };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`tserve did not become ready:\n${out}`);
+  const started = await startCli(["serve", ...args, "--enable_grpc", "false"], await freePort(), { env: cleanEnv(env) });
+  children.push(started.child);
+  return started;
 }
 
-/** Runs `tserve serve ...args` expecting it to exit; returns its code and stderr. */
-async function runServe(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", "serve", ...args, "--http_port", "0", "--enable_grpc", "false"], {
-    cwd: ROOT,
-    env: cleanEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  child.stderr?.on("data", (d) => (stderr += d));
-  const [code] = await once(child, "exit");
-  return { code: code as number | null, stderr };
+/** Runs `tserve serve ...args` expecting it to exit; returns its code and output. */
+function runServe(args: string[], env: Record<string, string> = {}) {
+  return runCli(["serve", ...args, "--http_port", "0", "--enable_grpc", "false"], { env: cleanEnv(env) });
 }
 
 describe("the admin token through the CLI", () => {

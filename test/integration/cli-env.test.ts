@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { InferenceGRPCClient } from "../../src/index.ts";
-import { freePort } from "../helpers/server.ts";
+import { envWithout, freePort, runCli, type RunningCli, startCli } from "../helpers/server.ts";
 import { expectError, get, IRIS_DIR, MODULES, post, ROOT, type Running, startWith } from "./util.ts";
 
 const SEED_CM = [
@@ -20,53 +20,18 @@ const SEED_MM = SEED_CM.map((row) => row.map((v) => v * 10));
 const TRANSFORMER = join(MODULES, "iris-transformer.ts");
 
 /** The environment of the parent without any TSERVE_ variable, plus `extra`. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("TSERVE_")) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface Child {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
+const cleanEnv = (extra: Record<string, string>) => envWithout([/^TSERVE_/], extra);
 
 const children: ChildProcess[] = [];
 
 /**
- * Spawns `node bin/tserve.js serve ...args` with the given environment and waits until `url + probe` answers
- * 200 (liveness by default, so a server whose readiness depends on a predictor can be started too).
+ * Starts `node bin/tserve.js serve ...args` with the given environment and waits until `url + probe` answers
+ * 200 (readiness by default; pass liveness to start a server whose readiness depends on a predictor).
  */
-async function serve(
-  args: string[],
-  env: Record<string, string>,
-  port: number,
-  probe = "/v2/health/ready",
-): Promise<Child> {
-  const child = spawn(process.execPath, ["bin/tserve.js", "serve", ...args], {
-    cwd: ROOT,
-    env: cleanEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tserve exited with ${child.exitCode}:\n${out}`);
-    try {
-      const r = await fetch(`${url}${probe}`);
-      if (r.status === 200) return { child, url, output: () => out };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`tserve did not answer ${probe} on ${url}:\n${out}`);
+async function serve(args: string[], env: Record<string, string>, port: number, probe = "/v2/health/ready"): Promise<RunningCli> {
+  const started = await startCli(["serve", ...args], port, { env: cleanEnv(env), readyPath: probe, portFlags: "none" });
+  children.push(started.child);
+  return started;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -78,26 +43,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Runs the CLI to completion: exit code and output. */
-async function run(
-  args: string[],
-  env: Record<string, string> = {},
-  timeoutMs = 20_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args], {
-    cwd: ROOT,
-    env: cleanEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, stdout, stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: cleanEnv(env) });
 
 async function refuses(url: string): Promise<boolean> {
   try {

@@ -1,21 +1,7 @@
 /** The typed flag schema end to end: help on every subcommand, nearest-flag suggestions, compatibility warnings, --log_level. */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { freePort, startCli, stopCli } from "../helpers/server.ts";
-import { post, ROOT } from "./util.ts";
-
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, stdout, stderr };
-}
+import { freePort, runCli, startCli, stopCli } from "../helpers/server.ts";
+import { post } from "./util.ts";
 
 const ROW = [6.8, 2.8, 4.8, 1.4];
 
@@ -27,7 +13,7 @@ describe("tserve flags", () => {
     ["pack", /^Usage: tserve pack DIR/],
     ["pull", /^Usage: tserve pull SRC_URI DEST_DIR/],
   ])("%s -h and --help print its usage and exit 0", async (command, usage) => {
-    const [short, long] = await Promise.all([run([command, "-h"]), run([command, "--help"])]);
+    const [short, long] = await Promise.all([runCli([command, "-h"]), runCli([command, "--help"])]);
     for (const r of [short, long]) {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(usage);
@@ -38,11 +24,11 @@ describe("tserve flags", () => {
 
   it("an unknown flag exits 2 suggesting the nearest one, on every subcommand", async () => {
     const [serve, dashed, graph, seldonGraph, pack] = await Promise.all([
-      run(["serve", "examples/iris/models", "--htp_port", "1"]),
-      run(["serve", "examples/iris/models", "--model-repositry", "x"]),
-      run(["graph", "g.yaml", "--grace_perod", "1"]),
-      run(["seldon-graph", "d.yaml", "--http_prot", "1"]),
-      run(["pack", "examples/iris/models", "--outptu", "x.tgz"]),
+      runCli(["serve", "examples/iris/models", "--htp_port", "1"]),
+      runCli(["serve", "examples/iris/models", "--model-repositry", "x"]),
+      runCli(["graph", "g.yaml", "--grace_perod", "1"]),
+      runCli(["seldon-graph", "d.yaml", "--http_prot", "1"]),
+      runCli(["pack", "examples/iris/models", "--outptu", "x.tgz"]),
     ]);
     expect(serve).toMatchObject({ code: 2, stderr: "tserve: Unknown option --htp_port; did you mean --http_port?\n" });
     expect(dashed.stderr).toContain("Unknown option --model-repositry; did you mean --model-repository?");
@@ -54,21 +40,21 @@ describe("tserve flags", () => {
 
   it("a compatibility flag logs one warning, and the server serves", async () => {
     const { child, url, output } = await startCli(
-      ["serve", "examples/iris/models", "--max_threads", "4", "--max-threads", "8", "--workers", "1", "--log_level", "WARNING", "--enable_grpc", "false"],
+      ["serve", "examples/iris/models", "--max_threads", "4", "--max-threads", "8", "--event_loop", "uvloop", "--log_level", "WARNING", "--enable_grpc", "false"],
       await freePort(),
     );
     try {
       expect((await post(`${url}/v1/models/iris:predict`, { instances: [ROW] })).status).toBe(200);
       const lines = output().split("\n");
       expect(lines.filter((l) => l.includes("--max_threads is accepted for KServe compatibility and has no effect"))).toHaveLength(1);
-      expect(lines.filter((l) => l.includes("--workers is accepted for KServe compatibility and has no effect"))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes("--event_loop is accepted for KServe compatibility and has no effect"))).toHaveLength(1);
     } finally {
       await stopCli(child);
     }
   });
 
   it("a bad --log_level exits 2 naming the choices", async () => {
-    const bad = await run(["serve", "examples/iris/models", "--log_level", "loud"]);
+    const bad = await runCli(["serve", "examples/iris/models", "--log_level", "loud"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--log_level must be debug, info, warn or error, got 'loud'");
   });

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, startCli, stopCli } from "../helpers/server.ts";
+import { freePort, runCli, startCli, stopCli } from "../helpers/server.ts";
 import { expectError, get, MODULES, post, ROOT } from "./util.ts";
 
 const SEED = {
@@ -11,22 +11,6 @@ const SEED = {
     [6.0, 3.4, 4.5, 1.6],
   ],
 };
-
-/** Runs `node bin/tserve.js ...` to completion and collects its exit code and output. */
-async function runCli(
-  args: string[],
-  timeoutMs = 20_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, stdout, stderr };
-}
 
 describe("tserve CLI", () => {
   const children: ChildProcess[] = [];

@@ -2,13 +2,13 @@
  * The graph from the command line: `tserve graph graph.yaml` as KServe's standalone router (every path runs
  * the graph, /readyz, /metrics, SIGTERM), `tserve serve --graph`, and the exit code of a bad graph file.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, ROOT, startCli, stopCli } from "../helpers/server.ts";
+import { envWithout, freePort, ROOT, runCli, type RunningCli, startCli, stopCli } from "../helpers/server.ts";
 import { call, ROUTER_ERROR } from "../fixtures/graphs/harness.ts";
 import { closeAll, type StepServer, startSteps } from "../fixtures/graphs/step-server.ts";
 
@@ -16,59 +16,19 @@ const GRAPHS = join(ROOT, "test", "fixtures", "graphs");
 const IRIS_INPUT = { instances: [[6.8, 2.8, 4.8, 1.4]] };
 
 /** The environment of a child, without PROPAGATE_HEADERS unless the test sets it. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  if (!("PROPAGATE_HEADERS" in extra)) delete env.PROPAGATE_HEADERS;
-  return env;
-}
-
-interface Child {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
+const childEnv = (extra: Record<string, string> = {}) => envWithout(["PROPAGATE_HEADERS"], extra);
 
 const children: ChildProcess[] = [];
 
 /** `node bin/tserve.js graph ARGS --http_port P --host 127.0.0.1`, ready once GET /readyz is 200. */
-async function startGraphCli(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["bin/tserve.js", "graph", ...args, "--http_port", String(port), "--host", "127.0.0.1"], {
-    cwd: ROOT,
-    env: childEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tserve graph exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return { child, url, output: () => out };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`tserve graph did not become ready:\n${out}`);
+async function startGraphCli(args: string[], env: Record<string, string> = {}): Promise<RunningCli> {
+  const started = await startCli(["graph", ...args], await freePort(), { env: childEnv(env), readyPath: "/readyz", portFlags: "http" });
+  children.push(started.child);
+  return started;
 }
 
 /** Runs `node bin/tserve.js ARGS` to completion. */
-async function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args], { cwd: ROOT, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, stdout, stderr };
-}
+const run = (args: string[]) => runCli(args, { env: childEnv() });
 
 /** The value of one sample `name{labels} value` (labels in any order, all of them given); undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -111,7 +71,7 @@ afterAll(async () => {
 describe("tserve graph GRAPH.yaml", () => {
   let graphFile: string;
   let template: string;
-  let running: Child;
+  let running: RunningCli;
 
   beforeAll(async () => {
     graphFile = await fill("cli-graph.yaml", { PRE: steps.pre.url, FLAKY: steps.flaky.url });
@@ -263,60 +223,60 @@ describe("tserve graph: flags, environment and shutdown", () => {
 describe("tserve graph: invalid graphs exit 2 naming the problem", () => {
   it("a missing root node", async () => {
     const path = join(GRAPHS, "invalid", "missing-root.yaml");
-    const r = await runCli(["graph", path, "--http_port", "0"]);
+    const r = await run(["graph", path, "--http_port", "0"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("missing-root.yaml");
     expect(r.stderr).toMatch(/root/);
   });
 
   it("a cycle", async () => {
-    const r = await runCli(["graph", join(GRAPHS, "invalid", "cycle.yaml"), "--http_port", "0"]);
+    const r = await run(["graph", join(GRAPHS, "invalid", "cycle.yaml"), "--http_port", "0"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("a -> b -> a");
   });
 
   it("Splitter weights that do not sum to 100", async () => {
-    const r = await runCli(["graph", join(GRAPHS, "invalid", "weights.yaml"), "--http_port", "0"]);
+    const r = await run(["graph", join(GRAPHS, "invalid", "weights.yaml"), "--http_port", "0"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("90");
   });
 
   it("a file that is not YAML", async () => {
-    const r = await runCli(["graph", join(GRAPHS, "invalid", "not-yaml.yaml"), "--http_port", "0"]);
+    const r = await run(["graph", join(GRAPHS, "invalid", "not-yaml.yaml"), "--http_port", "0"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("not-yaml.yaml");
   });
 
   it("a file that does not exist", async () => {
-    const r = await runCli(["graph", join(GRAPHS, "no-such-graph.yaml"), "--http_port", "0"]);
+    const r = await run(["graph", join(GRAPHS, "no-such-graph.yaml"), "--http_port", "0"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("no-such-graph.yaml");
   });
 
   it("a serviceUrl that is not a URL", async () => {
-    const r = await runCli(["graph", join(GRAPHS, "invalid", "bad-url.yaml"), "--http_port", "0"]);
+    const r = await run(["graph", join(GRAPHS, "invalid", "bad-url.yaml"), "--http_port", "0"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("broken");
     expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
   it("no graph at all, or bad --graph_json", async () => {
-    const none = await runCli(["graph", "--http_port", "0"]);
+    const none = await run(["graph", "--http_port", "0"]);
     expect(none.code).toBe(2);
-    const bad = await runCli(["graph", "--graph_json", '{"nodes": {"start": {"routerType": "Sequence", "steps": []}}}', "--http_port", "0"]);
+    const bad = await run(["graph", "--graph_json", '{"nodes": {"start": {"routerType": "Sequence", "steps": []}}}', "--http_port", "0"]);
     expect(bad.code, bad.stderr).toBe(2);
     expect(bad.stderr).toMatch(/start|root/);
   });
 
   it("tserve serve --graph with an invalid graph exits 2 too", async () => {
-    const r = await runCli(["serve", "--model-repository", "examples/iris/models", "--graph", join(GRAPHS, "invalid", "cycle.yaml"), "--http_port", "0", "--grpc_port", "0"]);
+    const r = await run(["serve", "--model-repository", "examples/iris/models", "--graph", join(GRAPHS, "invalid", "cycle.yaml"), "--http_port", "0", "--grpc_port", "0"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("a -> b -> a");
   });
 });
 
 describe("tserve serve --model-repository examples/iris/models --graph g.yaml", () => {
-  let running: Child;
+  let running: RunningCli;
 
   beforeAll(async () => {
     const graphFile = await fill("serve-graph.yaml", { POST: steps.post.url });

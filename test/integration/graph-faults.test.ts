@@ -4,7 +4,7 @@
  * a Seldon graph's REST components by `--seldon_graph_timeout`, and a failed Soft step that ends a Sequence
  * through an unmet condition keeps its error status instead of answering 200.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -14,7 +14,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { toSeldonGraphSpec } from "../../src/graph/index.ts";
 import { call, ROUTER_ERROR, type RunningGraph, startGraph } from "../fixtures/graphs/harness.ts";
 import { type StepServer, startStep } from "../fixtures/graphs/step-server.ts";
-import { freePort, ROOT, startCli, startServer, stopCli } from "../helpers/server.ts";
+import { envWithout, freePort, runCli, type RunningCli, startCli, startServer, stopCli } from "../helpers/server.ts";
 
 /** A node:http service that takes requests and never answers them (until it is closed). */
 interface Silent {
@@ -297,49 +297,15 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 });
 
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.PROPAGATE_HEADERS;
-  return env;
-}
+const childEnv = () => envWithout(["PROPAGATE_HEADERS"]);
 
-async function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args], { cwd: ROOT, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, output };
-}
+const run = (args: string[]) => runCli(args, { env: childEnv() });
 
 /** `tserve graph ARGS`, ready once GET /readyz answers 200. */
-async function startGraphCli(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["bin/tserve.js", "graph", ...args, "--http_port", String(port), "--host", "127.0.0.1"], {
-    cwd: ROOT,
-    env: childEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tserve graph exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return { child, url };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`tserve graph did not become ready:\n${out}`);
+async function startGraphCli(args: string[]): Promise<RunningCli> {
+  const started = await startCli(["graph", ...args], await freePort(), { env: childEnv(), readyPath: "/readyz", portFlags: "http" });
+  children.push(started.child);
+  return started;
 }
 
 describe("--graph_step_timeout", () => {
@@ -364,10 +330,10 @@ describe("--graph_step_timeout", () => {
   });
 
   it("documents its 60 s default in --help, and refuses a value that is not positive", async () => {
-    const help = await runCli(["graph", "--help"]);
+    const help = await run(["graph", "--help"]);
     expect(help.code).toBe(0);
     expect(help.output).toMatch(/--graph_step_timeout, --graph-step-timeout\n[^\n]*\(default 60\)/);
-    const bad = await runCli(["graph", "--graph_json", '{"nodes":{"root":{"routerType":"Sequence","steps":[{"serviceUrl":"http://127.0.0.1:9/x"}]}}}', "--graph_step_timeout", "0"]);
+    const bad = await run(["graph", "--graph_json", '{"nodes":{"root":{"routerType":"Sequence","steps":[{"serviceUrl":"http://127.0.0.1:9/x"}]}}}', "--graph_step_timeout", "0"]);
     expect(bad.code).toBe(2);
     expect(bad.output).toContain("--graph_step_timeout must be a positive number of seconds");
   });

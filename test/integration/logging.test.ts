@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/server/logger.ts";
 import { ModelServer } from "../../src/server/model-server.ts";
-import { freePort, startCli, stopCli } from "../helpers/server.ts";
+import { freePort, runCli, startCli, stopCli } from "../helpers/server.ts";
 
 const MODEL = "test/fixtures/models/scale";
 
@@ -98,30 +97,22 @@ describe("startup failures", () => {
   });
   afterAll(() => new Promise<void>((r) => blocker.close(() => r())));
 
-  async function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
-    const child = spawn(process.execPath, ["bin/tserve.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const [code] = await once(child, "exit");
-    return { code: code as number | null, stderr };
-  }
-
   it("a port in use: one clear line, exit 1, no stack trace", async () => {
-    const r = await run(["serve", MODEL, "--host", "127.0.0.1", "--http_port", String(busy), "--grpc_port", "0"]);
+    const r = await runCli(["serve", MODEL, "--host", "127.0.0.1", "--http_port", String(busy), "--grpc_port", "0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`tserve: cannot listen on 127.0.0.1:${busy}: address already in use`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 
   it("the gRPC port in use: one clear line, exit 1", async () => {
-    const r = await run(["serve", MODEL, "--host", "127.0.0.1", "--http_port", String(await freePort()), "--grpc_port", String(busy)]);
+    const r = await runCli(["serve", MODEL, "--host", "127.0.0.1", "--http_port", String(await freePort()), "--grpc_port", String(busy)]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`tserve: cannot listen on 127.0.0.1:${busy} (gRPC): address already in use`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 
   it("a missing repository folder: one clear line, exit 1", async () => {
-    const r = await run(["serve", "--model_repository", "/no/such/repository", "--http_port", String(await freePort()), "--grpc_port", "0"]);
+    const r = await runCli(["serve", "--model_repository", "/no/such/repository", "--http_port", String(await freePort()), "--grpc_port", "0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("/no/such/repository");
     expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -4,15 +4,14 @@
  * `{"runtime": "openbayes"}`, and a folder with start.sh. A predictor that asks for an unknown argument stops
  * the command with its startup error; a Model subclass keeps the module runtime.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "@msgpack/msgpack";
 import { afterAll, describe, expect, it } from "vitest";
 import { discoverModel } from "../../src/model/index.ts";
 import { detectOpenBayesSource } from "../../src/runtime/index.ts";
-import { freePort, ROOT, startCli, stopCli } from "../helpers/server.ts";
+import { freePort, ROOT, runCli, startCli, stopCli } from "../helpers/server.ts";
 import { FIXTURES, MODULES } from "./util.ts";
 
 const OPENBAYES = join(FIXTURES, "openbayes");
@@ -82,15 +81,7 @@ describe("tserve serve with OpenBayes predictors", () => {
   });
 
   it("a predictor asking for an unknown argument stops the command with its startup error", async () => {
-    const child = spawn(process.execPath, ["bin/tserve.js", "serve", "test/fixtures/openbayes/bad-arg", "--http_port", String(await freePort()), "--enable_grpc", "false"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(child);
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const [code] = await once(child, "exit");
+    const { code, output: out } = await runCli(["serve", "test/fixtures/openbayes/bad-arg", "--http_port", String(await freePort()), "--enable_grpc", "false"]);
     expect(code, out).toBe(2);
     expect(out).toContain("The OpenBayes predictor bad-arg did not start");
     expect(out).toContain("asks for 'weights'");

@@ -1,12 +1,10 @@
 /** `tserve pull` (KServe's storage initializer) as a real process against a real S3-compatible server (s3rver). */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../helpers/server.ts";
+import { runCli } from "../helpers/server.ts";
 
 let server: { close(): Promise<void>; httpServer: import("node:http").Server };
 let endpoint: string;
@@ -37,9 +35,9 @@ async function put(key: string, body: string | Buffer): Promise<void> {
   if (r.status !== 200) throw new Error(`PUT ${key}: ${r.status}`);
 }
 
-async function runPull(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", "pull", ...args], {
-    cwd: ROOT,
+/** `tserve pull ARGS` with only PATH, HOME and the s3rver credentials in its environment (plus `env`). */
+function runPull(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runCli(["pull", ...args], {
     env: {
       PATH: process.env.PATH,
       HOME: root,
@@ -48,16 +46,8 @@ async function runPull(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
       AWS_SECRET_ACCESS_KEY: "S3RVER",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    timeoutMs: 30_000,
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, stdout, stderr };
 }
 
 beforeAll(async () => {

@@ -3,81 +3,38 @@
  * constructor, INCLUDE_METRICS_IN_CLIENT_RESPONSE, MODEL_METADATA, PREDICTIVE_UNIT_ID/IMAGE, a model folder with
  * `{"runtime": "seldon"}`, a component importing "tserve" by name, bad parameters, and the default port 9000.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, ROOT } from "../helpers/server.ts";
+import { envWithout, freePort, runCli, type RunningCli, startCli, stopCli } from "../helpers/server.ts";
 import { expectSeldonError, postJson, sample, scrape, send } from "../fixtures/seldon/harness.ts";
 
 /** The environment without anything that would change what these tests check. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith("TSERVE_") || key.startsWith("PREDICTIVE_UNIT_")) delete env[key];
-  }
-  for (const key of ["INCLUDE_METRICS_IN_CLIENT_RESPONSE", "MODEL_METADATA", "SELDON_DEPLOYMENT_ID", "PREDICTOR_ID"]) delete env[key];
-  return { ...env, ...extra };
-}
+const cleanEnv = (extra: Record<string, string> = {}) =>
+  envWithout([/^TSERVE_/, /^PREDICTIVE_UNIT_/, "INCLUDE_METRICS_IN_CLIENT_RESPONSE", "MODEL_METADATA", "SELDON_DEPLOYMENT_ID", "PREDICTOR_ID"], extra);
 
 const children: ChildProcess[] = [];
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  await once(child, "exit");
-}
-
-/** Starts `node bin/tserve.js serve ARGS` and waits until Seldon's /health/ping answers on `port`. */
-async function startSeldonCli(
-  args: string[],
-  options: { port?: number; env?: Record<string, string> } = {},
-): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+/** Starts `node bin/tserve.js serve ARGS` and waits until Seldon's /health/ping answers on `port` (default 9000). */
+async function startSeldonCli(args: string[], options: { port?: number; env?: Record<string, string> } = {}): Promise<RunningCli> {
   const portArgs = options.port === undefined ? [] : ["--http_port", String(options.port)];
-  const child = spawn(process.execPath, ["bin/tserve.js", "serve", ...args, ...portArgs, "--host", "127.0.0.1", "--enable_grpc", "false"], {
-    cwd: ROOT,
+  const started = await startCli(["serve", ...args, ...portArgs, "--host", "127.0.0.1", "--enable_grpc", "false"], options.port ?? 9000, {
     env: cleanEnv(options.env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${options.port ?? 9000}`;
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tserve exited with ${child.exitCode}:\n${out}`);
+    portFlags: "none",
+    readyPath: "/health/ping",
     // Our own log line names the port, so a foreign server on the same port is never mistaken for ours.
-    if (out.includes("listening on")) {
-      try {
-        const r = await fetch(`${url}/health/ping`);
-        if (r.status === 200) return { child, url, output: () => out };
-      } catch {
-        // not accepting yet
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`tserve did not become ready:\n${out}`);
+    readyOutput: "listening on",
+    timeoutMs: 45_000,
+  });
+  children.push(started.child);
+  return started;
 }
 
 /** Runs `node bin/tserve.js ARGS` to completion. */
-async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, stdout, stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: cleanEnv(env), timeoutMs: 30_000 });
 
 async function isFree(port: number): Promise<boolean> {
   const srv = createServer();
@@ -88,7 +45,7 @@ async function isFree(port: number): Promise<boolean> {
 }
 
 afterAll(async () => {
-  for (const c of children) await stop(c);
+  for (const c of children) await stopCli(c);
 });
 
 // Each test starts a real CLI process; on a busy 2-core machine tsx's first compile can take a while.
@@ -127,7 +84,7 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     // V1 reaches the same component.
     const v1 = await postJson(`${url}/v1/models/MyModel:predict`, { instances: [[1, 1]] });
     expect(v1.json).toEqual({ predictions: [[3, 3]] });
-    await stop(child);
+    await stopCli(child);
   });
 
   it("PREDICTIVE_UNIT_PARAMETERS gives INT, FLOAT, DOUBLE, STRING and BOOL their types", async () => {
@@ -148,12 +105,12 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
       params: { epochs: 12, threshold: 0.75, alpha: 0.0001, label: "v2 model", verbose: true },
       types: { epochs: "number", threshold: "number", alpha: "number", label: "string", verbose: "boolean" },
     });
-    await stop(child);
+    await stopCli(child);
   });
 
   it("a bad parameter value stops the CLI with MICROSERVICE_BAD_PARAMETER", async () => {
     const port = String(await freePort());
-    const bad = await runCli([
+    const bad = await run([
       "serve",
       "test/fixtures/seldon/MyModel.ts",
       "--seldon",
@@ -171,7 +128,7 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     expect(bad.stderr).toMatch(/"two"/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
 
-    const unknownType = await runCli(
+    const unknownType = await run(
       ["serve", "test/fixtures/seldon/MyModel.ts", "--seldon", "--enable_grpc", "false", "--http_port", port],
       { PREDICTIVE_UNIT_PARAMETERS: '[{"name":"scale","value":"2","type":"LONG"}]' },
     );
@@ -179,7 +136,7 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     expect(unknownType.stderr).toMatch(/MICROSERVICE_BAD_PARAMETER/);
     expect(unknownType.stderr).toMatch(/LONG/);
 
-    const notJson = await runCli(["serve", "test/fixtures/seldon/MyModel.ts", "--seldon", "--enable_grpc", "false", "--http_port", port, "--parameters", "scale=2"]);
+    const notJson = await run(["serve", "test/fixtures/seldon/MyModel.ts", "--seldon", "--enable_grpc", "false", "--http_port", port, "--parameters", "scale=2"]);
     expect(notJson.code).not.toBe(0);
     expect(notJson.stderr).toMatch(/MICROSERVICE_BAD_PARAMETER/);
     expect(notJson.stderr).toMatch(/not valid JSON/);
@@ -191,7 +148,7 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     expect(r.status, r.text).toBe(200);
     expect(r.json.data).toEqual({ names: ["low", "high"], ndarray: [[11, 12]] });
     expect((await send(`${url}/metadata`)).json.name).toBe("folder");
-    await stop(child);
+    await stopCli(child);
   });
 
   it('a component importing "tserve" by name works, and its SeldonError keeps its status', async () => {
@@ -200,7 +157,7 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     expect(ok.status, ok.text).toBe(200);
     expect(ok.json.meta.tags).toEqual({ imported: "tserve" });
     expectSeldonError(await postJson(`${url}/api/v1.0/predictions`, { data: { ndarray: [] } }), 422, "MICROSERVICE_BAD_DATA", "empty input");
-    await stop(child);
+    await stopCli(child);
   });
 
   it("a component file outside any package (a temp folder) loads and answers", async () => {
@@ -210,11 +167,11 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     const answer = await postJson(`${url}/api/v1.0/predictions`, { data: { ndarray: [[1, 2.5]] } });
     expect(answer.status).toBe(200);
     expect(answer.json.data.ndarray).toEqual([[2, 5]]);
-    await stop(child);
+    await stopCli(child);
   });
 
   it("--help documents --seldon, --parameters and the 9000 default", async () => {
-    const help = await runCli(["serve", "--help"]);
+    const help = await run(["serve", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--seldon/);
     expect(help.stdout).toMatch(/--parameters/);
@@ -235,6 +192,6 @@ describe("tserve serve --seldon", { timeout: 90_000 }, () => {
     expect(output()).toMatch(/listening on http:\/\/127\.0\.0\.1:9000/);
     const meta = await send(`${url}/metadata`);
     expect(meta.json.name).toBe("port-default-probe");
-    await stop(child);
+    await stopCli(child);
   });
 });

@@ -3,7 +3,7 @@
  * with exit code 2 and a message saying what is wrong; a node with a REST `endpoint` is served by a second tserve
  * (`serve Scale.ts --seldon`); the default port is 8000; `serve --seldon_graph` serves the graph beside V1/V2.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -11,78 +11,33 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectSeldonError, get, GRAPHS, post, sample, scrape } from "../fixtures/seldon/graphs/harness.ts";
-import { freePort, ROOT } from "../helpers/server.ts";
+import { envWithout, freePort, runCli, type RunningCli, startCli, stopCli } from "../helpers/server.ts";
 
 /** The environment without TSERVE_* and Seldon variables that would change what these tests check. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith("TSERVE_") || key.startsWith("PREDICTIVE_UNIT_") || key === "PROPAGATE_HEADERS") delete env[key];
-  }
-  return env;
-}
+const cleanEnv = () => envWithout([/^TSERVE_/, /^PREDICTIVE_UNIT_/, "PROPAGATE_HEADERS"]);
 
 const children: ChildProcess[] = [];
 
-async function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  child.kill("SIGTERM");
-  const [code] = await once(child, "exit");
-  return code as number | null;
-}
-
 afterAll(async () => {
-  await Promise.all(children.map(stop));
+  await Promise.all(children.map(stopCli));
 });
 
 /** Runs `node bin/tserve.js ARGS` to completion. */
-async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const [code] = await once(child, "exit");
-  clearTimeout(timer);
-  return { code: code as number | null, stdout, stderr };
-}
+const run = (args: string[]) => runCli(args, { env: cleanEnv(), timeoutMs: 30_000 });
 
-interface Started {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Starts `node bin/tserve.js ARGS` (gRPC off, 127.0.0.1) and waits until `readyPath` answers 200 on `port`. */
-async function startCli(args: string[], port: number | undefined, readyPath: string): Promise<Started> {
+/** Starts `node bin/tserve.js ARGS` (gRPC off, 127.0.0.1) and waits until `readyPath` answers 200 on `port` (default 8000). */
+async function startSeldon(args: string[], port: number | undefined, readyPath: string): Promise<RunningCli> {
   const portArgs = port === undefined ? [] : ["--http_port", String(port)];
-  const child = spawn(process.execPath, ["bin/tserve.js", ...args, ...portArgs, "--host", "127.0.0.1", "--enable_grpc", "false"], {
-    cwd: ROOT,
+  const started = await startCli([...args, ...portArgs, "--host", "127.0.0.1", "--enable_grpc", "false"], port ?? 8000, {
     env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port ?? 8000}`;
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tserve ${args.join(" ")} exited with ${child.exitCode}:\n${out}`);
+    portFlags: "none",
+    readyPath,
     // Our own log line names the port: a foreign server on the same port is never taken for ours.
-    if (out.includes("listening on")) {
-      try {
-        if ((await fetch(`${url}${readyPath}`)).status === 200) return { child, url, output: () => out };
-      } catch {
-        // not accepting yet
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`tserve ${args.join(" ")} did not become ready:\n${out}`);
+    readyOutput: "listening on",
+    timeoutMs: 45_000,
+  });
+  children.push(started.child);
+  return started;
 }
 
 async function isFree(port: number): Promise<boolean> {
@@ -115,7 +70,7 @@ describe("tserve seldon-graph: a bad deployment file stops the command with exit
 
   it.each(cases)("%s", async (file, message) => {
     const port = await freePort();
-    const { code, stderr } = await runCli(["seldon-graph", `${GRAPHS}${file}`, "--http_port", String(port), "--enable_grpc", "false"]);
+    const { code, stderr } = await run(["seldon-graph", `${GRAPHS}${file}`, "--http_port", String(port), "--enable_grpc", "false"]);
     expect(code, stderr).toBe(2);
     expect(stderr).toMatch(/^tserve: /m);
     expect(stderr).toMatch(message);
@@ -125,21 +80,21 @@ describe("tserve seldon-graph: a bad deployment file stops the command with exit
   });
 
   it("serve --seldon_graph refuses a bad file the same way", async () => {
-    const { code, stderr } = await runCli(["serve", "--seldon_graph", `${GRAPHS}invalid/duplicate-names.yaml`, "--enable_grpc", "false", "--http_port", String(await freePort())]);
+    const { code, stderr } = await run(["serve", "--seldon_graph", `${GRAPHS}invalid/duplicate-names.yaml`, "--enable_grpc", "false", "--http_port", String(await freePort())]);
     expect(code, stderr).toBe(2);
     expect(stderr).toMatch(/two graph nodes are named 'twin'/);
   });
 
   it("seldon-graph without a file prints its usage and exits 2", async () => {
-    const { code, stderr } = await runCli(["seldon-graph", "--http_port", "8000"]);
+    const { code, stderr } = await run(["seldon-graph", "--http_port", "8000"]);
     expect(code).toBe(2);
     expect(stderr).toContain("Usage: tserve seldon-graph DEPLOYMENT.yaml");
   });
 });
 
 describe("a node with a REST endpoint, served by a second tserve (serve Scale.ts --seldon)", () => {
-  let remote: Started;
-  let graph: Started;
+  let remote: RunningCli;
+  let graph: RunningCli;
   let dir: string;
   const parameters = [
     { name: "factor", value: "3", type: "FLOAT" },
@@ -150,7 +105,7 @@ describe("a node with a REST endpoint, served by a second tserve (serve Scale.ts
 
   beforeAll(async () => {
     const [remotePort, graphPort] = [await freePort(), await freePort()];
-    remote = await startCli(["serve", `${GRAPHS}Scale.ts`, "--seldon", "--parameters", JSON.stringify(parameters)], remotePort, "/health/ping");
+    remote = await startSeldon(["serve", `${GRAPHS}Scale.ts`, "--seldon", "--parameters", JSON.stringify(parameters)], remotePort, "/health/ping");
     // A JSON deployment (YAML's superset) written here, since the endpoint's port is only known now.
     dir = mkdtempSync(join(tmpdir(), "seldon-graph-remote-"));
     const deployment = {
@@ -176,12 +131,12 @@ describe("a node with a REST endpoint, served by a second tserve (serve Scale.ts
       },
     };
     writeFileSync(join(dir, "deployment.json"), JSON.stringify(deployment));
-    graph = await startCli(["seldon-graph", join(dir, "deployment.json")], graphPort, "/ready");
+    graph = await startSeldon(["seldon-graph", join(dir, "deployment.json")], graphPort, "/ready");
   });
 
   afterAll(async () => {
-    if (graph) expect(await stop(graph.child), graph.output()).toBe(0);
-    if (remote) await stop(remote.child);
+    if (graph) expect(await stopCli(graph.child), graph.output()).toBe(0);
+    if (remote) await stopCli(remote.child);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -218,7 +173,7 @@ describe("a node with a REST endpoint, served by a second tserve (serve Scale.ts
   });
 
   it("when the remote stops, the graph is not ready and predictions answer 503 naming it", async () => {
-    await stop(remote.child);
+    await stopCli(remote.child);
     expectSeldonError(await get(`${graph.url}/ready`), 503, "graph not ready");
     expect((await get(`${graph.url}/live`)).status).toBe(200);
     expectSeldonError(await post(`${graph.url}/api/v1.0/predictions`, { data: { ndarray: [[1]] } }), 503, /'remote' at 127\.0\.0\.1:\d+ refused the connection/);
@@ -228,18 +183,18 @@ describe("a node with a REST endpoint, served by a second tserve (serve Scale.ts
 describe("tserve seldon-graph and serve --seldon_graph", () => {
   it("seldon-graph listens on 8000 when no port is given (checked only when 8000 is free)", async (ctx) => {
     if (!(await isFree(8000))) ctx.skip();
-    const s = await startCli(["seldon-graph", `${GRAPHS}routing.yaml`], undefined, "/ready");
+    const s = await startSeldon(["seldon-graph", `${GRAPHS}routing.yaml`], undefined, "/ready");
     try {
       const r = await post(`${s.url}/api/v1.0/predictions`, { data: { ndarray: [[1, 2]] } });
       expect([r.status, r.json.data.ndarray]).toEqual([200, [[100, 200]]]);
       expect(s.output()).toContain("listening on http://127.0.0.1:8000");
     } finally {
-      expect(await stop(s.child)).toBe(0);
+      expect(await stopCli(s.child)).toBe(0);
     }
   });
 
   it("serve --seldon_graph serves the graph beside the V1/V2 routes of its nodes (an ONNX folder among them)", async () => {
-    const s = await startCli(["serve", "--seldon_graph", `${GRAPHS}onnx.yaml`], await freePort(), "/ready");
+    const s = await startSeldon(["serve", "--seldon_graph", `${GRAPHS}onnx.yaml`], await freePort(), "/ready");
     try {
       expect((await get(`${s.url}/v2/health/ready`)).status).toBe(200);
       const graph = await post(`${s.url}/api/v1.0/predictions`, { data: { ndarray: [[6.8, 2.8, 4.8, 1.4]] } });
@@ -252,7 +207,7 @@ describe("tserve seldon-graph and serve --seldon_graph", () => {
       expect(sample(metrics, "seldon_api_executor_server_requests_seconds_count", { deployment_name: "onnx", service: "predictions", code: "200" })).toBe(1);
       expect(sample(metrics, "seldon_api_executor_client_requests_seconds_count", { model_name: "iris", method: "predict" })).toBe(1);
     } finally {
-      expect(await stop(s.child)).toBe(0);
+      expect(await stopCli(s.child)).toBe(0);
     }
   });
 });

@@ -4,17 +4,15 @@
  * gRPC, naming the limit. The server answers the next request as before. Also: V1 paths are decoded once
  * (`%25` is a model name, not a 500), and malformed Seldon tftensor fields are 400s.
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import * as grpcJs from "@grpc/grpc-js";
 import { encode } from "@msgpack/msgpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ModelServer, OpenBayesPredictor, type PredictArgs, SeldonComponent } from "../../src/index.ts";
 import { seldonPackageDefinition } from "../../src/protocol/seldon/grpc/index.ts";
 import { expectSeldonError } from "../fixtures/seldon/harness.ts";
-import { freePort, startCli, stopCli } from "../helpers/server.ts";
+import { freePort, runCli, startCli, stopCli } from "../helpers/server.ts";
 import { Code, expectStatus, grpcClient } from "./grpc-util.ts";
-import { expectError, get, IRIS_DIR, post, ROOT, type Running, startWith } from "./util.ts";
+import { expectError, get, IRIS_DIR, post, type Running, startWith } from "./util.ts";
 
 const LIMIT = /limit of \d+ tensor elements.*--max_tensor_elements/;
 /** The body of the issue ("one 97-byte request"): one value, declared over 300 million elements. */
@@ -320,10 +318,7 @@ describe("tserve serve --max_tensor_elements", () => {
   });
 
   it("refuses a limit that is not a whole number >= 1", async () => {
-    const child = spawn(process.execPath, ["bin/tserve.js", "serve", IRIS_DIR, "--max_tensor_elements", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const [code] = await once(child, "exit");
+    const { code, stderr } = await runCli(["serve", IRIS_DIR, "--max_tensor_elements", "0"]);
     expect(code).toBe(2);
     expect(stderr).toContain("--max_tensor_elements");
   });

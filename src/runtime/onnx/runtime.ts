@@ -38,6 +38,7 @@ export const onnxRuntime: Runtime = {
       path: join(dir, file),
       inputs: settings.inputs,
       outputs: settings.outputs,
+      engine: settings,
     });
   },
 };

@@ -6,8 +6,8 @@ export interface OrtSession {
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   readonly outputNames: readonly string[];
-  /** Which path runs the model: the native binding directly, or the public async API. */
-  readonly kind: "native" | "public";
+  /** Which path runs the model: the native binding directly, the public async API, or worker threads (session-pool.ts). */
+  readonly kind: "native" | "public" | "pool";
   run(feeds: Record<string, ort.Tensor>, fetches: readonly string[]): ort.Tensor[] | Promise<ort.Tensor[]>;
   release(): Promise<void>;
 }
@@ -65,6 +65,11 @@ function severityOf(level: string | undefined): 2 | 3 {
  */
 export function setOrtLogLevel(level: "debug" | "info" | "warn" | "error"): void {
   ortSeverity = severityOf(level);
+}
+
+/** The severity sessions get (setOrtLogLevel); the session pool's threads take it as `logSeverityLevel`. */
+export function ortLogSeverity(): 0 | 1 | 2 | 3 | 4 {
+  return ortSeverity;
 }
 
 /**

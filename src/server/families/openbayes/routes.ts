@@ -6,6 +6,7 @@ import { createDispatcher, open } from "../../../net/index.ts";
 import type { DataPlane, Model } from "../../../model/index.ts";
 import { encodeAnswer, openBayesErrorReply, type PredictInput } from "../../../protocol/openbayes/index.ts";
 import { isCustomServerModel, isOpenBayesPredictor, type CustomServerModel, type OpenBayesPredictor } from "../../../runtime/index.ts";
+import { logRequestError } from "../../access-log.ts";
 import type { Logger } from "../../logger.ts";
 import { bodyBytes, sendJson } from "../../rest.ts";
 
@@ -30,7 +31,7 @@ export function registerOpenBayesRoutes(app: FastifyInstance, dataplane: DataPla
 function sendFailure(req: FastifyRequest, reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
   const { status, body, internal } = openBayesErrorReply(err);
   if (internal) {
-    logger.log("error", `${req.method} ${req.url.split("?")[0]} -> ${status}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    logRequestError(logger, req, `${req.method} ${req.url.split("?")[0]} -> ${status}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
   return sendJson(reply, status, body);
 }
@@ -64,7 +65,7 @@ function registerPredictorRoutes(app: FastifyInstance, dataplane: DataPlane, opt
       const answer = encodeAnswer(result, Array.isArray(accept) ? accept.join(", ") : accept);
       if (answer.kind === "response") return sendResponse(reply, answer.response);
       if (answer.kind === "invalid") {
-        logger.log("error", `POST / -> 500: ${answer.reason}`);
+        logRequestError(logger, req, `POST / -> 500: ${answer.reason}`);
         return reply.code(500).send();
       }
       return reply.code(200).header("content-type", answer.contentType).send(answer.body);
@@ -192,7 +193,7 @@ function registerProxyRoutes(app: FastifyInstance, dataplane: DataPlane, options
         }
         const now = server();
         const message = now && !now.target ? now.unavailableReason : `The custom server of ${modelName} did not answer: ${err.message}`;
-        logger.log("error", `${req.method} ${req.url.split("?")[0]} -> ${now && !now.target ? 503 : 502}: ${message}`);
+        logRequestError(logger, req, `${req.method} ${req.url.split("?")[0]} -> ${now && !now.target ? 503 : 502}: ${message}`);
         return sendJson(reply, now && !now.target ? 503 : 502, { error: message });
       },
     );

@@ -4,6 +4,7 @@ import type { SeldonGraphExecutor } from "../../../graph/index.ts";
 import { seldon } from "../../../protocol/index.ts";
 import type { TensorLimits } from "../../../tensor/index.ts";
 import { seldonRouteConfig } from "../../errors.ts";
+import { logRequestError } from "../../access-log.ts";
 import type { Logger } from "../../logger.ts";
 import type { ServerMetrics } from "../../metrics.ts";
 import { seldonRequestBody } from "../seldon/routes.ts";
@@ -39,7 +40,7 @@ export function registerSeldonGraphRoutes(app: FastifyInstance, options: SeldonG
       } catch (err) {
         const mapped = seldon.seldonErrorReply(err);
         status = mapped.status;
-        if (status >= 500) logger.log("error", `${req.method} ${req.url.split("?")[0]} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
+        if (status >= 500) logRequestError(logger, req, `${req.method} ${req.url.split("?")[0]} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
         return json(reply, status, mapped.body);
       } finally {
         metrics.seldonServerRequest(executor.spec, service, req.method, status, (performance.now() - started) / 1000);

@@ -11,6 +11,7 @@ import {
 } from "../../../protocol/seldon/index.ts";
 import { isSeldonComponent, type SeldonComponent } from "../../../runtime/index.ts";
 import { seldonRouteConfig } from "../../errors.ts";
+import { logRequestError } from "../../access-log.ts";
 import type { Logger } from "../../logger.ts";
 import { bodyBytes } from "../../rest.ts";
 
@@ -56,7 +57,7 @@ export function registerSeldonRoutes(app: FastifyInstance, dataplane: DataPlane,
   const fail = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
     const { status, body } = seldonErrorReply(err);
     if (status >= 500) {
-      logger.log("error", `${req.method} ${req.url.split("?")[0]} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
+      logRequestError(logger, req, `${req.method} ${req.url.split("?")[0]} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
       if (err instanceof Error && err.stack) logger.log("debug", err.stack);
     }
     return reply.code(status).headers(CORS).header("content-type", "application/json").send(JSON.stringify(body));
