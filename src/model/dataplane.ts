@@ -304,7 +304,7 @@ export class DataPlane {
 }
 
 /** Accepts an InferResponse, or a plain `{outputs:[{name, shape, datatype, data}]}` with nested JSON data. */
-function toInferResponse(result: unknown, modelName: string): InferResponse {
+export function toInferResponse(result: unknown, modelName: string): InferResponse {
   if (isInferResponse(result)) return result;
   const outputs = (result as { outputs?: unknown })?.outputs;
   if (typeof result !== "object" || result === null || !Array.isArray(outputs)) {

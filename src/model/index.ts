@@ -1,4 +1,4 @@
-export { DataPlane, EXTENSIONS, type InferenceObserver, type ModelChangeEvent, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
+export { DataPlane, EXTENSIONS, toInferResponse, type InferenceObserver, type ModelChangeEvent, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
 export { type FaultKind, type FaultOwner, type FaultScope, readableStack } from "./faults.ts";
 export { applyPredictorSettings, type EngineObserver, isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
 export { discoverModel, listModelDirs, type ModelSource } from "./discovery.ts";

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { InvalidInput } from "../../errors/index.ts";
 import type { Runtime, RuntimeFolder } from "../registry.ts";
+import { batchModulePredict } from "./batching.ts";
 import { loadModuleModel, MODULE_EXTENSIONS, MODULE_FILES } from "./load-module.ts";
 
 /** The module of a folder: settings' modelFile when it is one, else model.ts/.mts/.js/.mjs, else the first module (not .d.ts). */
@@ -22,6 +23,7 @@ export const moduleRuntime: Runtime = {
     const model = await loadModuleModel(join(dir, file), source.name, { modelDir: dir, parameters: settings.parameters, version });
     if (settings.inputs && model.inputs.length === 0) model.inputs = settings.inputs;
     if (settings.outputs && model.outputs.length === 0) model.outputs = settings.outputs;
+    batchModulePredict(model, settings);
     return model;
   },
 };
