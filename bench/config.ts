@@ -106,6 +106,7 @@ export const BENCH_ENV_VARS = [
   "BENCH_ENGINE_PROBE_MS",
   "BENCH_ENGINE_ORT_SECONDS",
   "BENCH_ENGINE_BODY_MIB",
+  "BENCH_ENGINE_ENCODING",
 ] as const;
 
 function positiveIntegers(name: string): number[] {

@@ -8,8 +8,8 @@ import {
   type LoadCell,
   meanBatch,
   type MemorySnapshot,
-  MLP_V2_BODY,
   type MlpCell,
+  mlpRequest,
   inProcessFor,
   type TargetCheck,
 } from "./engine.ts";
@@ -86,11 +86,12 @@ function pairTable(rows: { label: string; subject?: LoadCell; base?: LoadCell; t
 }
 
 function settingsText(cell: MlpCell): string {
+  if (cell.kind === "http-floor") return "— (bench/baselines/bare-http.ts, canned answer)";
   return `\`${JSON.stringify(cell.settings)}\``;
 }
 
 function bucketsText(cell: MlpCell): string {
-  if (!cell.batch) return cell.kind === "loop-unbatched" ? "1 (no batcher)" : "—";
+  if (!cell.batch) return cell.kind === "loop-unbatched" ? "1 (no batcher)" : cell.kind === "http-floor" ? "no inference" : "—";
   return cell.batch.buckets
     .filter(([, share]) => share >= 0.01)
     .map(([le, share]) => `≤${le}: ${(share * 100).toFixed(0)} %`)
@@ -125,7 +126,7 @@ function mlpTable(run: EngineRun): string[] {
         bucketsText(cell),
         ip ? `${rps(ip.rowsPerSec)} @${ip.batch}` : "—",
         pct(valid(cell) && ip ? cell.load!.requestsPerSec / ip.rowsPerSec : undefined),
-        cell === unbatched ? "1×" : times(ratio(cell, unbatched)),
+        cell === unbatched ? "1×" : cell.kind === "http-floor" ? "—" : times(ratio(cell, unbatched)),
         failedText(cell),
       ];
     }),
@@ -174,6 +175,7 @@ function bigTable(run: EngineRun): string[] {
       ["p50 ms", "right"],
       ["p99 ms", "right"],
       ["max ms", "right"],
+      ["time-weighted p99 ms", "right"],
       ["failed", "right"],
       ["Target", "center"],
     ],
@@ -190,6 +192,7 @@ function bigTable(run: EngineRun): string[] {
         h[1],
         h[2],
         h[3],
+        b.healthTimeP99Ms === undefined ? "—" : ms(b.healthTimeP99Ms),
         h[4],
         b.id === "tserve" ? `p99 < 100 ms: ${verdictCell(e)}` : "(contrast)",
       ];
@@ -278,8 +281,11 @@ export function renderEngineMarkdown(run: EngineRun): string {
     `- Command: \`${run.command}\``,
     `- Load: autocannon in the harness process (loopback), pipelining 1, ${s.warmupSec} s warm-up (discarded) + ${s.durationSec} s measured per cell; ` +
       "req/s counts 2xx responses only; latency from per-response timings. " +
-      `(a) and (b): ${s.connections} connections; (c): ${s.mlpConnections} connections, each request ONE row as V2 JSON ` +
-      `(\`POST /v2/models/mlp/infer\`, x 1×256 FP32, ${Buffer.byteLength(MLP_V2_BODY)} B). Identity body: \`${IDENTITY_BODY}\`.`,
+      `(a) and (b): ${s.connections} connections; (c): ${s.mlpConnections} connections, each request ONE row as ` +
+      (s.encoding === "json"
+        ? `V2 JSON (\`POST /v2/models/mlp/infer\`, x 1×256 FP32, ${mlpRequest("json").body.length} B)`
+        : `a V2 binary tensor (\`POST /v2/models/mlp/infer\`, JSON header + 1024 B of FP32, ${mlpRequest("binary").body.length} B, JSON answer)`) +
+      `. Identity body: \`${IDENTITY_BODY}\`.`,
     `- Health (d, e): a second load generator in its own process (bench/engine-probe.ts): \`GET /v2/health/live\`, one at a time on one ` +
       `keep-alive connection, a new one every ${s.probeIntervalMs} ms (at once after a slower answer), during every (c) measured window and around the big body.`,
     `- **The load generator (autocannon), the health poller and the server(s) all share this machine's ${m.cores} cores** ` +
@@ -318,7 +324,9 @@ export function renderEngineMarkdown(run: EngineRun): string {
     "",
     "Each server is `tserve serve --model_repository <tmp>` with the MLP and the model-settings.json shown. Mean batch = rows ÷ runs from " +
       "`tserve_batch_size_sum/_count` over the measured window (deltas of GET /metrics before and after). The in-process figure runs " +
-      "that batch size (rounded) back to back, after all servers stopped (table below).",
+      "that batch size (rounded) back to back, after all servers stopped (table below). The last row is bare node:http taking the very " +
+      "same request (read, JSON.parse, canned answer) with no inference: the one-row-per-request ceiling of a Node server under this " +
+      "load generator on this machine, against which the in-process rows/s can be read.",
     "",
     ...mlpTable(run),
     "",
@@ -328,7 +336,10 @@ export function renderEngineMarkdown(run: EngineRun): string {
     "",
     `### (e) One ${s.bodyMiB} MiB V1 JSON body while health is polled`,
     "",
-    "tserve: the batching-off MLP server of (c) (instanceCount 1), after its (c) cell. Health figures are the polls whose request overlapped the big request. " +
+    "tserve: the batching-off MLP server of (c) (instanceCount 1), after its (c) cell; the request time includes running all its rows on the " +
+      "worker thread. p50 / p99 / max are over the polls whose request overlapped the big request; since polls go one at a time, a stall of any " +
+      "length is ONE poll, so the p99 over polls undercounts it (read max). Time-weighted p99: the wait of a check arriving at a random moment " +
+      "of the request (a kubelet probe), from the poll timeline. The target needs both p99s < 100 ms. " +
       "Bare node:http JSON.parse()s the same body (its GET answers `{}`) for contrast.",
     "",
     ...bigTable(run),

@@ -41,8 +41,8 @@
  * BENCH_SELDON_ROUNDS=<n> (default 3), BENCH_SELDON_CONNECTIONS=1,16.
  * Engine stage: BENCH_ENGINE_DURATION=<s> (default 8 per cell), BENCH_ENGINE_WARMUP=<s> (default 2),
  * BENCH_ENGINE_DELAYS=<µs,…> (default 0,2000,5000), BENCH_ENGINE_PROBE_MS=<ms> (default 10),
- * BENCH_ENGINE_ORT_SECONDS=<s> (default 2), BENCH_ENGINE_BODY_MIB=<MiB> (default 60); BENCH_STRICT=1 also makes a
- * FAILed engine target exit 1.
+ * BENCH_ENGINE_ORT_SECONDS=<s> (default 2), BENCH_ENGINE_BODY_MIB=<MiB> (default 60), BENCH_ENGINE_ENCODING=json|binary
+ * (how each MLP request carries its row; default json); BENCH_STRICT=1 also makes a FAILed engine target exit 1.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
