@@ -203,3 +203,31 @@ describe("inference off the event loop", () => {
     expect(order).toEqual(["live", "metadata", "predict"]);
   }, 60_000);
 });
+
+describe("large JSON bodies", () => {
+  it("a V1 and a V2 JSON body past 4 MiB (parsed off the event loop) answer exactly as small ones do", async () => {
+    const many = rows(21, 1200);
+    const v1Body = JSON.stringify({ instances: many });
+    expect(v1Body.length).toBeGreaterThan(4 * 1024 * 1024);
+    const v1 = await fetch(`${running.url}/v1/models/plain:predict`, { method: "POST", body: v1Body });
+    expect(v1.status).toBe(200);
+    const predictions = ((await v1.json()) as { predictions: number[][] }).predictions;
+    expect(predictions).toHaveLength(1200);
+    const v2 = await fetch(`${running.url}/v2/models/plain/infer`, {
+      method: "POST",
+      body: JSON.stringify({ inputs: [{ name: "x", shape: [1200, WIDTH], datatype: "FP32", data: many }] }),
+    });
+    expect(v2.status).toBe(200);
+    const out = ((await v2.json()) as { outputs: { shape: number[]; data: number[] }[] }).outputs[0];
+    expect(out.shape).toEqual([1200, 10]);
+    for (const r of [0, 599, 1199]) {
+      const expected = await reference([many[r]]);
+      expectClose([predictions[r]], expected);
+      expectClose([out.data.slice(r * 10, r * 10 + 10)], expected);
+    }
+    // A malformed large body is still a 400 naming the JSON error.
+    const broken = await fetch(`${running.url}/v1/models/plain:predict`, { method: "POST", body: `${v1Body.slice(0, -2)}` });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: string }).error).toContain("JSON Parse error");
+  }, 60_000);
+});

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInput, ModelNotReady, NotFound } from "../../../errors/index.ts";
 import type { DataPlane, RequestContext } from "../../../model/index.ts";
 import { v1 } from "../../../protocol/index.ts";
+import { parseLargeJson } from "../../json-off-loop.ts";
 import { applyHeaders, bodyBytes, isJsonContentType, requestContext } from "../../rest.ts";
 
 /**
@@ -57,10 +58,10 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, opt
     const version = versionOf(dataplane, target);
     const ctx = requestContext(req, "v1");
     if (verb === "classify" || verb === "regress") {
-      const result = await classifyOrRegress(dataplane, target.name, version, parseV1Body(req), ctx, verb);
+      const result = await classifyOrRegress(dataplane, target.name, version, await parseV1Body(req), ctx, verb);
       return sendV1Result(reply, result, ctx);
     }
-    const body = decodeV1Body(req);
+    const body = await decodeV1Body(req);
     const result = await dataplane.predictV1(target.name, version, body, ctx, verb as "predict" | "explain");
     return sendV1Result(reply, v1.v1Result(result), ctx);
   };
@@ -145,16 +146,17 @@ async function classifyOrRegress(
 }
 
 /** A body that must be JSON whatever its content type (classify / regress). */
-function parseV1Body(req: FastifyRequest): unknown {
-  return v1.parseV1Json(bodyBytes(req));
+/** A body that must be JSON whatever its content type (classify / regress); a large one is parsed off the event loop. */
+function parseV1Body(req: FastifyRequest): Promise<unknown> {
+  return parseLargeJson(bodyBytes(req), v1.parseV1Json);
 }
 
-function decodeV1Body(req: FastifyRequest): unknown {
+async function decodeV1Body(req: FastifyRequest): Promise<unknown> {
   const bytes = bodyBytes(req);
   if (!isJsonContentType(req.headers["content-type"])) return bytes;
   if (bytes.byteLength === 0)
     throw new InvalidInput('The request body is empty; expected JSON such as {"instances": [...]}');
-  return v1.parseV1Json(bytes);
+  return parseLargeJson(bytes, v1.parseV1Json);
 }
 
 function sendV1Json(reply: FastifyReply, status: number, body: unknown): FastifyReply {

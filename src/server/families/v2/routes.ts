@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { ModelNotReady, ServerNotReady } from "../../../errors/index.ts";
 import type { DataPlane } from "../../../model/index.ts";
-import { v2 } from "../../../protocol/index.ts";
+import { parseJsonBody, v2 } from "../../../protocol/index.ts";
+import { LARGE_JSON_BYTES, parseLargeJson } from "../../json-off-loop.ts";
 import { applyHeaders, bodyBytes, requestContext, sendJson } from "../../rest.ts";
 
 interface ModelParams {
@@ -42,7 +43,13 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
   const infer = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const { name, version } = req.params as ModelParams;
     const ctx = requestContext(req, "v2");
-    const request = v2.decodeInferRequest(bodyBytes(req), req.headers["inference-header-content-length"], dataplane.limits);
+    const bytes = bodyBytes(req);
+    const headerLength = req.headers["inference-header-content-length"];
+    // A large all-JSON body is parsed off the event loop (json-off-loop.ts); the tensors are decoded here as always.
+    const request =
+      headerLength === undefined && bytes.byteLength >= LARGE_JSON_BYTES
+        ? v2.decodeInferRequestJson(await parseLargeJson(bytes, (b) => parseJsonBody(b, "inference request header")), new Uint8Array(0), dataplane.limits)
+        : v2.decodeInferRequest(bytes, headerLength, dataplane.limits);
     const response = await dataplane.infer(name, version, request, ctx);
     const encoded = v2.encodeInferResponse(response, request);
     applyHeaders(reply, ctx);
