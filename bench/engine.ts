@@ -1148,6 +1148,15 @@ export async function runEngineStage(ctx: StageContext): Promise<{ failures: str
     const { body: bigBody, rows: bigRows } = bigV1Body(Math.round(settings.bodyMiB * 2 ** 20));
     const bigPath = `/v1/models/${MLP_MODEL}:predict`;
     const bigRequest = `POST ${bigPath} (V1 JSON, ${bigRows}×256 instances)`;
+    const bigCell = (id: BigBodyCell["id"]): BigBodyCell => ({
+      id,
+      title: "big V1 body",
+      server: "(not started)",
+      path: bigPath,
+      request: bigRequest,
+      bodyBytes: bigBody.length,
+      rows: bigRows,
+    });
     await mlpCell(
       {
         ...newCell("unbatched", "MLP, batching off", v2Request),
@@ -1155,15 +1164,7 @@ export async function runEngineStage(ctx: StageContext): Promise<{ failures: str
         settings: { instanceCount: 1 },
       },
       async (target) => {
-        const cell: BigBodyCell = {
-          id: "tserve",
-          title: "big V1 body",
-          server: "(not started)",
-          path: bigPath,
-          request: bigRequest,
-          bodyBytes: bigBody.length,
-          rows: bigRows,
-        };
+        const cell = bigCell("tserve");
         run.big.push(cell);
         await measureBig(ctx, cell, target, bigBody, probe, settings, bigRows);
       },
@@ -1196,15 +1197,7 @@ export async function runEngineStage(ctx: StageContext): Promise<{ failures: str
       if (await preflight(ctx, floor, bare, mlpReq, answered)) {
         await measure(ctx, floor, bare!, mlpReq, settings.mlpConnections, settings, { ...measureOptions, probe });
       }
-      const cell: BigBodyCell = {
-        id: "bare",
-        title: "big V1 body",
-        server: "(not started)",
-        path: bigPath,
-        request: bigRequest,
-        bodyBytes: bigBody.length,
-        rows: bigRows,
-      };
+      const cell = bigCell("bare");
       run.big.push(cell);
       await measureBig(ctx, cell, bare, bigBody, probe, settings, undefined);
       await stop(bare);

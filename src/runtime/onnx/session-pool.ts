@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { InferenceError } from "../../errors/index.ts";
-import type { OrtSession } from "./session.ts";
+import { ONNX_ELEMENT_TYPES, type OrtSession } from "./session.ts";
 
 /**
  * ONNX sessions on worker threads. onnxruntime-node runs `session.run` synchronously on the calling thread,
@@ -169,7 +169,7 @@ export async function createPooledSession(
     // execArgv: the worker is plain JavaScript and needs none of the parent's flags; inheriting them breaks it
     // (`node -e`/`--input-type`) or slows it (a TypeScript loader). V8 flags are process-wide regardless.
     const worker = new Worker(WORKER_URL, {
-      workerData: { path, options: workerOptions, control: control.buffer },
+      workerData: { path, options: workerOptions, control: control.buffer, elementTypes: ONNX_ELEMENT_TYPES },
       execArgv: [],
     });
     live.add(control);

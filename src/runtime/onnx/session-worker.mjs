@@ -2,7 +2,7 @@
 //
 // Plain JavaScript on purpose: the CLI registers tsx in-process and worker threads do not inherit that, so
 // this file must run under plain node. Protocol (all messages are plain objects):
-//   in  workerData                 { path, options, control }
+//   in  workerData                 { path, options, control, elementTypes }
 //   out once                       { type: "ready", kind, inputMetadata, outputMetadata, outputNames }
 //                                | { type: "load-error", error: { message } }   (the worker then ends)
 //   in  { type: "run", id, feeds: { [name]: { type, dims, data } }, fetches: string[] }
@@ -21,22 +21,8 @@ import { createRequire } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 
-/** ONNX TensorProto element types -> onnxruntime-node type names (as session.ts). */
-const ONNX_ELEMENT_TYPES = {
-  1: "float32",
-  2: "uint8",
-  3: "int8",
-  4: "uint16",
-  5: "int16",
-  6: "int32",
-  7: "int64",
-  8: "string",
-  9: "bool",
-  10: "float16",
-  11: "float64",
-  12: "uint32",
-  13: "uint64",
-};
+/** ONNX TensorProto element types -> onnxruntime-node type names: session.ts's table, handed over in workerData. */
+const ONNX_ELEMENT_TYPES = workerData.elementTypes;
 
 const LOG_LEVELS = ["verbose", "info", "warning", "error", "fatal"];
 

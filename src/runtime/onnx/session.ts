@@ -13,7 +13,7 @@ export interface OrtSession {
 }
 
 /** ONNX TensorProto element types -> onnxruntime-node type names. */
-const ONNX_ELEMENT_TYPES: Record<number, string> = {
+export const ONNX_ELEMENT_TYPES: Readonly<Record<number, string>> = {
   1: "float32",
   2: "uint8",
   3: "int8",

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInput, ModelNotReady, NotFound } from "../../../errors/index.ts";
 import type { DataPlane, RequestContext } from "../../../model/index.ts";
 import { v1 } from "../../../protocol/index.ts";
-import { parseLargeJson } from "../../json-off-loop.ts";
+import { LARGE_JSON_BYTES, parseLargeJson } from "../../json-off-loop.ts";
 import { applyHeaders, bodyBytes, isJsonContentType, requestContext } from "../../rest.ts";
 
 /**
@@ -61,7 +61,9 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, opt
       const result = await classifyOrRegress(dataplane, target.name, version, await parseV1Body(req), ctx, verb);
       return sendV1Result(reply, result, ctx);
     }
-    const body = await decodeV1Body(req);
+    // Small bodies stay synchronous: no promise per request on the hot path.
+    let body = decodeV1Body(req);
+    if (body instanceof Promise) body = await body;
     const result = await dataplane.predictV1(target.name, version, body, ctx, verb as "predict" | "explain");
     return sendV1Result(reply, v1.v1Result(result), ctx);
   };
@@ -151,12 +153,13 @@ function parseV1Body(req: FastifyRequest): Promise<unknown> {
   return parseLargeJson(bodyBytes(req), v1.parseV1Json);
 }
 
-async function decodeV1Body(req: FastifyRequest): Promise<unknown> {
+/** The V1 body: parsed JSON (off the event loop when large: a promise then), or the raw bytes of other content types. */
+function decodeV1Body(req: FastifyRequest): unknown {
   const bytes = bodyBytes(req);
   if (!isJsonContentType(req.headers["content-type"])) return bytes;
   if (bytes.byteLength === 0)
     throw new InvalidInput('The request body is empty; expected JSON such as {"instances": [...]}');
-  return parseLargeJson(bytes, v1.parseV1Json);
+  return bytes.byteLength >= LARGE_JSON_BYTES ? parseLargeJson(bytes, v1.parseV1Json) : v1.parseV1Json(bytes);
 }
 
 function sendV1Json(reply: FastifyReply, status: number, body: unknown): FastifyReply {
