@@ -109,6 +109,8 @@ describe("adaptive batching", () => {
     const batchedRows = await metric("tserve_batch_size_sum", "batched");
     expect(batchedRows).toBe(9);
     expect(runs).toBeLessThan(5);
+    // Every request's wait for its run is recorded.
+    expect(await metric("tserve_queue_wait_seconds_count", "batched")).toBe(5);
   });
 
   it("never mixes requests of other shapes, and a bad request fails alone", async () => {
@@ -151,6 +153,9 @@ describe("backpressure", () => {
       Promise.all(rest).then(() => undefined),
     ]);
     expect(firstRefusal?.status).toBe(503);
+    // The queue-depth gauge autoscalers read reports this model's queue (full, or just drained by one).
+    const metricsText = await (await fetch(`${running.url}/metrics`)).text();
+    expect(metricsText).toMatch(/^tserve_queue_depth\{model_name="tight"\} [01]$/m);
     const viaGrpc = await Promise.all(
       Array.from({ length: 3 }, () =>
         grpc.infer("tight", [new InferInput("x", [1024, WIDTH], "FP32", Float32Array.from(big))]).then(
@@ -192,7 +197,9 @@ describe("inference off the event loop", () => {
       },
     );
     // Wait until the run has started (the request is in flight on the server), then ask for health and metadata.
-    for (let i = 0; i < 200 && (await metric("tserve_inflight_requests", "plain")) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    let inFlight = 0;
+    for (let i = 0; i < 200 && (inFlight = await metric("tserve_inflight_requests", "plain")) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(inFlight).toBe(1); // the in-flight gauge sees the running request
     const live = await fetch(`${running.url}/v2/health/live`);
     order.push("live");
     const meta = await fetch(`${running.url}/v2/models/plain`);
