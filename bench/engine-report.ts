@@ -362,7 +362,7 @@ export function renderEngineMarkdown(run: EngineRun): string {
       "shares the cores with autocannon and its own event loop. The server's batches vary in size around the mean and onnxruntime's rows/s grows " +
       "with the batch, so timing the mean batch size slightly flatters the in-process side.",
     "- The health poller's latency includes its own process being scheduled on the shared cores.",
-    "- (e): a body of 4 MiB or more is JSON.parse()d on a worker thread (src/server/json-off-loop.ts) and rebuilt here in slices of ~4 ms; what still runs on the event loop in one piece is the V1 rows → tensor conversion in the runtime (and copying the body for the worker), so a stall remains; the figure above is what was measured.",
+    "- (e): a body of 4 MiB or more is JSON.parse()d on a worker thread (src/server/json-off-loop.ts) and rebuilt here in slices of ~4 ms; the ONNX runtime then turns the V1 rows into a tensor in ~4 ms slices too (src/engine/steps.ts); what runs in one piece is copying the body for the JSON worker and the tensor for the model's thread.",
   ];
   for (const w of run.warnings) lines.push(`- ⚠ ${w}`);
   if (failures.length > 0) {

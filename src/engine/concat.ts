@@ -128,7 +128,8 @@ export function describeRequest(
   if (first === undefined || !Array.isArray(first.shape) || first.shape.length === 0) return { rows: 1, key: undefined };
   const rows = first.shape[0];
   const alone = { rows: Number.isSafeInteger(rows) && rows >= 0 ? rows : 1, key: undefined };
-  if (!Number.isSafeInteger(rows) || rows < 1 || rows > maxBatchSize) return alone;
+  // Unbatched (maxBatchSize 1), nothing is ever merged: no key to build.
+  if (!Number.isSafeInteger(rows) || rows < 1 || rows > maxBatchSize || maxBatchSize <= 1) return alone;
   const parts: string[] = [];
   const names = new Set<string>();
   for (const t of inputs) {

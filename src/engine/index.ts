@@ -2,3 +2,4 @@
 export { Batcher, type BatchingOptions, type BatchObserver, type RunBatch } from "./batcher.ts";
 export { concatRows, describeRequest, splitRows } from "./concat.ts";
 export { eventLoopBusy } from "./loop-load.ts";
+export { runInSlices } from "./steps.ts";

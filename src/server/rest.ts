@@ -40,7 +40,7 @@ const JSON_TYPES = [
 
 /** KServe's V1 rule: JSON-ish (or absent) content types are parsed; anything else reaches the model as bytes. */
 export function isJsonContentType(contentType: string | undefined): boolean {
-  if (!contentType) return true;
+  if (!contentType || contentType === "application/json") return true;
   const base = contentType.split(";")[0].trim().toLowerCase();
   return JSON_TYPES.includes(base) || base.endsWith("+json");
 }

@@ -25,6 +25,8 @@ export {
   toFlatValues,
   toJsonValues,
   toNested,
+  writeFlatValues,
+  writeRow,
 } from "./nested.ts";
 export {
   elementCount,

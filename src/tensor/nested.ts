@@ -46,6 +46,25 @@ export function flattenRectangular(value: unknown, datatype: Datatype, shape: re
   return fromFlatValues(flat, datatype);
 }
 
+/**
+ * Row `index` of a tensor of `shape` (rows along axis 0, `rowSize` elements each), written into `out` (storage for
+ * all rows), checking that it is rectangular. `scratch` is a reusable array for the row's flattened values.
+ */
+export function writeRow(
+  row: unknown,
+  index: number,
+  rowSize: number,
+  datatype: Datatype,
+  shape: readonly number[],
+  out: TensorData,
+  scratch: unknown[],
+): void {
+  if (shape.length === 1 && Array.isArray(row)) throw new TensorValueError("is not rectangular: unexpected array at depth 1");
+  scratch.length = 0;
+  collectRect(row, shape, 1, scratch);
+  writeFlatValues(scratch, datatype, out, index * rowSize);
+}
+
 function collect(value: unknown, out: unknown[]): void {
   if (!Array.isArray(value)) {
     out.push(value);
@@ -85,65 +104,75 @@ function describe(v: unknown): string {
 }
 
 export function fromFlatValues(flat: readonly unknown[], datatype: Datatype): TensorData {
+  const out = datatype === "BYTES" ? new Array<Uint8Array>(flat.length) : allocate(datatype, flat.length);
+  writeFlatValues(flat, datatype, out, 0);
+  return out;
+}
+
+/**
+ * Writes plain JS values into `out` (storage for `datatype`, from `allocate`, or an array for BYTES) starting at
+ * `offset`, checking each one; errors name the element by its index in `out`. Lets a caller fill one tensor a
+ * row at a time.
+ */
+export function writeFlatValues(flat: readonly unknown[], datatype: Datatype, out: TensorData, offset: number): void {
   const n = flat.length;
   if (datatype === "BYTES") {
-    const out: Uint8Array[] = new Array(n);
+    const d = out as Uint8Array[];
     for (let i = 0; i < n; i++) {
       const v = flat[i];
-      if (typeof v === "string") out[i] = utf8(v);
-      else if (v instanceof Uint8Array) out[i] = v;
-      else throw new TensorValueError(`element ${i} is ${describe(v)}, expected a string for BYTES`);
+      if (typeof v === "string") d[offset + i] = utf8(v);
+      else if (v instanceof Uint8Array) d[offset + i] = v;
+      else throw new TensorValueError(`element ${offset + i} is ${describe(v)}, expected a string for BYTES`);
     }
-    return out;
+    return;
   }
-  const data = allocate(datatype, n);
   if (datatype === "BOOL") {
-    const d = data as Uint8Array;
+    const d = out as Uint8Array;
     for (let i = 0; i < n; i++) {
       const v = flat[i];
-      if (v === true || v === 1) d[i] = 1;
-      else if (v === false || v === 0) d[i] = 0;
-      else throw new TensorValueError(`element ${i} is ${describe(v)}, expected true or false for BOOL`);
+      if (v === true || v === 1) d[offset + i] = 1;
+      else if (v === false || v === 0) d[offset + i] = 0;
+      else throw new TensorValueError(`element ${offset + i} is ${describe(v)}, expected true or false for BOOL`);
     }
-    return d;
+    return;
   }
   if (isBigIntDatatype(datatype)) {
-    const d = data as BigInt64Array | BigUint64Array;
+    const d = out as BigInt64Array | BigUint64Array;
     const [lo, hi] = INTEGER_RANGE[datatype]!;
     const [blo, bhi] = datatype === "INT64" ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
     for (let i = 0; i < n; i++) {
       const v = flat[i];
       if (typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi) {
-        d[i] = BigInt(v);
+        d[offset + i] = BigInt(v);
         continue;
       }
       // Integers beyond 2^53 arrive as bigints or digit strings; they must still fit, never wrap.
       const big = typeof v === "bigint" ? v : typeof v === "string" && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
       if (big === undefined || big < blo || big > bhi) {
         throw new TensorValueError(
-          `element ${i} is ${describeNumber(v)}, expected an integer in [${blo}, ${bhi}] for ${datatype}`,
+          `element ${offset + i} is ${describeNumber(v)}, expected an integer in [${blo}, ${bhi}] for ${datatype}`,
         );
       }
-      d[i] = big;
+      d[offset + i] = big;
     }
-    return d;
+    return;
   }
   const range = INTEGER_RANGE[datatype];
   if (range) {
     const [lo, hi] = range;
-    const d = data as Exclude<typeof data, BigInt64Array | BigUint64Array>;
+    const d = out as Exclude<TensorData, BigInt64Array | BigUint64Array | Uint8Array[]>;
     for (let i = 0; i < n; i++) {
       const v = flat[i];
       if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
         throw new TensorValueError(
-          `element ${i} is ${describeNumber(v)}, expected an integer in [${lo}, ${hi}] for ${datatype}`,
+          `element ${offset + i} is ${describeNumber(v)}, expected an integer in [${lo}, ${hi}] for ${datatype}`,
         );
       }
-      d[i] = v;
+      d[offset + i] = v;
     }
-    return d;
+    return;
   }
-  const d = data as Float32Array | Float64Array | Uint16Array;
+  const d = out as Float32Array | Float64Array | Uint16Array;
   const encode = datatype === "FP16" ? numberToHalf : datatype === "BF16" ? numberToBf16 : undefined;
   for (let i = 0; i < n; i++) {
     let v = flat[i];
@@ -152,11 +181,10 @@ export function fromFlatValues(flat: readonly unknown[], datatype: Datatype): Te
       if (v === "NaN") v = Number.NaN;
       else if (v === "Infinity") v = Number.POSITIVE_INFINITY;
       else if (v === "-Infinity") v = Number.NEGATIVE_INFINITY;
-      else throw new TensorValueError(`element ${i} is ${describe(v)}, expected a number for ${datatype}`);
+      else throw new TensorValueError(`element ${offset + i} is ${describe(v)}, expected a number for ${datatype}`);
     }
-    d[i] = encode ? encode(v as number) : (v as number);
+    d[offset + i] = encode ? encode(v as number) : (v as number);
   }
-  return d;
 }
 
 function describeNumber(v: unknown): string {

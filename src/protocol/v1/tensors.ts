@@ -1,5 +1,6 @@
 import { InvalidInput } from "../../errors/index.ts";
 import {
+  allocate,
   type Datatype,
   type ElementBudget,
   elementBudget,
@@ -13,6 +14,7 @@ import {
   type TensorMetadata,
   TensorValueError,
   toFlatValues,
+  writeRow,
 } from "../../tensor/index.ts";
 import { isPlainObject } from "../json.ts";
 import { type InferRequest, isInferResponse, markInferRequest } from "../types.ts";
@@ -35,6 +37,22 @@ export interface V1Request {
  * The tensors together may hold at most `limits.maxTensorElements` elements (default DEFAULT_MAX_TENSOR_ELEMENTS).
  */
 export function v1ToInferRequest(body: unknown, inputs: readonly TensorMetadata[], limits?: Partial<TensorLimits>): V1Request {
+  const steps = v1ToInferRequestSteps(body, inputs, limits);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * `v1ToInferRequest` as steps: the generator pauses after each instance checked and each row written, so a caller
+ * holding a large body (tens of MiB of rows) can run it in slices and let other requests through between them
+ * (src/engine/steps.ts). Run to the end, it is `v1ToInferRequest`.
+ */
+export function* v1ToInferRequestSteps(
+  body: unknown,
+  inputs: readonly TensorMetadata[],
+  limits?: Partial<TensorLimits>,
+): Generator<void, V1Request, void> {
   if (!isPlainObject(body)) {
     throw new InvalidInput(
       `Is not object: the request body must be a JSON object with 'instances' or 'inputs', got ${describeJson(body)}`,
@@ -49,7 +67,9 @@ export function v1ToInferRequest(body: unknown, inputs: readonly TensorMetadata[
   if (!hasInstances && !hasInputs) throw new InvalidInput("Missing 'inputs' or 'instances' key");
   if (inputs.length === 0) throw new InvalidInput("Failed to get input map for signature: this model declares no inputs");
   const budget = elementBudget(limits);
-  const tensors = hasInstances ? rowsToTensors(body.instances, inputs, budget) : columnsToTensors(body.inputs, inputs, budget);
+  const tensors = hasInstances
+    ? yield* rowsToTensors(body.instances, inputs, budget)
+    : yield* columnsToTensors(body.inputs, inputs, budget);
   return { request: markInferRequest({ inputs: tensors }), format: hasInstances ? "row" : "columnar" };
 }
 
@@ -85,7 +105,7 @@ class InstanceShapes {
   }
 }
 
-function rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[], budget: ElementBudget): Tensor[] {
+function* rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[], budget: ElementBudget): Generator<void, Tensor[], void> {
   if (!Array.isArray(instances)) throw new InvalidInput("Expecting 'instances' to be a list/array");
   if (instances.length === 0) throw new InvalidInput("No values in 'instances' array");
   const named = isNamedObject(instances[0]);
@@ -111,6 +131,7 @@ function rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[], bu
         );
       }
       columns.get(meta.name)![i] = value;
+      yield;
       continue;
     }
     if (!isNamedObject(elem)) {
@@ -136,37 +157,54 @@ function rowsToTensors(instances: unknown, inputs: readonly TensorMetadata[], bu
         `Failed to process element: ${i} of 'instances' list. JSON object keys must be equal to: ${inputNames(inputs)} (missing ${missing.join(", ")})`,
       );
     }
+    yield;
   }
-  return inputs.map((meta) => {
+  const tensors: Tensor[] = [];
+  for (const meta of inputs) {
     const rows = columns.get(meta.name)!;
-    return toTensor(meta, rows, [rows.length, ...inferShape(rows[0])], budget);
-  });
+    tensors.push(yield* toTensor(meta, rows, [rows.length, ...inferShape(rows[0])], budget));
+  }
+  return tensors;
 }
 
-function columnsToTensors(columns: unknown, inputs: readonly TensorMetadata[], budget: ElementBudget): Tensor[] {
+function* columnsToTensors(columns: unknown, inputs: readonly TensorMetadata[], budget: ElementBudget): Generator<void, Tensor[], void> {
   if (!isNamedObject(columns)) {
     if (inputs.length > 1) {
       throw new InvalidInput(
         `inputs is a plain value/list, but expecting an object as multiple input tensors are required (${inputNames(inputs)})`,
       );
     }
-    return [column(inputs[0], columns, budget)];
+    return [yield* column(inputs[0], columns, budget)];
   }
-  return inputs.map((meta) => {
+  const tensors: Tensor[] = [];
+  for (const meta of inputs) {
     if (!(meta.name in columns)) throw new InvalidInput(`Missing named input: ${meta.name} in 'inputs' object.`);
-    return column(meta, columns[meta.name], budget);
-  });
+    tensors.push(yield* column(meta, columns[meta.name], budget));
+  }
+  return tensors;
 }
 
-function column(meta: TensorMetadata, value: unknown, budget: ElementBudget): Tensor {
+function column(meta: TensorMetadata, value: unknown, budget: ElementBudget): Generator<void, Tensor, void> {
   const v = meta.datatype === "BYTES" ? decodeB64Values(value) : value;
   return toTensor(meta, v, inferShape(v), budget);
 }
 
-function toTensor(meta: TensorMetadata, values: unknown, shape: number[], budget: ElementBudget): Tensor {
+/** Nested values of the given shape -> a tensor, written one row (along axis 0) per step. */
+function* toTensor(meta: TensorMetadata, values: unknown, shape: number[], budget: ElementBudget): Generator<void, Tensor, void> {
   budget.shape(shape, `Input '${meta.name}'`, meta.datatype);
   try {
-    return { name: meta.name, datatype: meta.datatype, shape, data: flattenRectangular(values, meta.datatype, shape) };
+    if (shape.length === 0 || !Array.isArray(values)) {
+      return { name: meta.name, datatype: meta.datatype, shape, data: flattenRectangular(values, meta.datatype, shape) };
+    }
+    const count = shape.reduce((a, b) => a * b, 1);
+    const rowSize = shape[0] === 0 ? 0 : count / shape[0];
+    const data = meta.datatype === "BYTES" ? new Array<Uint8Array>(count) : allocate(meta.datatype, count);
+    const scratch: unknown[] = [];
+    for (let i = 0; i < values.length; i++) {
+      writeRow(values[i], i, rowSize, meta.datatype, shape, data, scratch);
+      yield;
+    }
+    return { name: meta.name, datatype: meta.datatype, shape, data };
   } catch (err) {
     if (err instanceof TensorValueError) {
       throw new InvalidInput(`Input '${meta.name}' (${meta.datatype} ${formatShape(meta.shape)}) ${err.message}`);

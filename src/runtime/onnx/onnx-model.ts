@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../../errors/index.ts";
 import { stat } from "node:fs/promises";
-import { Batcher, eventLoopBusy } from "../../engine/index.ts";
+import { Batcher, eventLoopBusy, runInSlices } from "../../engine/index.ts";
 import { Model, type ModelOptions, type ModelSettings, type RequestContext } from "../../model/index.ts";
 import { isInferRequest, v1 } from "../../protocol/index.ts";
 import { formatShape, shapeMatches, type Tensor, type TensorMetadata } from "../../tensor/index.ts";
@@ -136,7 +136,13 @@ export class OnnxModel extends Model {
       if (outputs instanceof Promise) return outputs.then((o) => ({ modelName: this.name, outputs: o }));
       return { modelName: this.name, outputs };
     }
-    const { request, format } = v1.v1ToInferRequest(payload, this.inputs, ctx?.limits);
+    // A large body's rows are turned into tensors in slices, so other requests are served meanwhile.
+    const converted = runInSlices(v1.v1ToInferRequestSteps(payload, this.inputs, ctx?.limits));
+    if (converted instanceof Promise) return converted.then((c) => this.runV1(c));
+    return this.runV1(converted);
+  }
+
+  private runV1({ request, format }: v1.V1Request): unknown {
     const outputs = this.run(request.inputs);
     if (outputs instanceof Promise) return outputs.then((o) => v1.tensorsToV1(o, format));
     return v1.tensorsToV1(outputs, format);

@@ -147,7 +147,6 @@ async function classifyOrRegress(
   return v1.examplesResults(call, response.outputs);
 }
 
-/** A body that must be JSON whatever its content type (classify / regress). */
 /** A body that must be JSON whatever its content type (classify / regress); a large one is parsed off the event loop. */
 function parseV1Body(req: FastifyRequest): Promise<unknown> {
   return parseLargeJson(bodyBytes(req), v1.parseV1Json);
