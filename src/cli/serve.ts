@@ -82,7 +82,9 @@ export const SERVE_FLAGS = defineFlags({
   timeout_keep_alive: { aliases: ["timeout-keep-alive"], type: "number", check: "nonNegative", unit: "seconds", default: 65, help: "seconds an idle keep-alive connection stays open" },
   grace_period: { type: "number", check: "nonNegative", unit: "seconds", default: 30, help: "seconds in-flight requests get to finish on SIGTERM; then their connections are closed and the process exits (model unloading gets what is left, plus 5 s)" },
   ...CONNECTION_FLAGS,
-  model_load_timeout: { aliases: ["model-load-timeout"], type: "number", check: "nonNegative", unit: "seconds", default: DEFAULT_MODEL_LOAD_TIMEOUT_MS / 1000, help: "seconds a model's load() may take; past it the model is UNAVAILABLE with the reason and the server starts without it (0: no limit)" },
+  model_load_timeout: { aliases: ["model-load-timeout"], type: "number", check: "nonNegative", unit: "seconds", default: DEFAULT_MODEL_LOAD_TIMEOUT_MS / 1000, help: "seconds a model's load() may take; past it the model is UNAVAILABLE with the reason, a failed load: at start tserve exits (--exit_on_error) or starts without it (0: no limit)" },
+  exit_on_error: { aliases: ["exit-on-error"], type: "boolean", default: true, help: "Triton's --exit-on-error: a model that fails to load at start (throws, times out or faults) makes tserve log why, unload the others and exit 1; false starts without it (the server is then not ready while --strict_readiness holds). A ModelServer made in code defaults to false (exitOnError)" },
+  strict_readiness: { aliases: ["strict-readiness"], type: "boolean", default: true, help: "Triton's --strict-readiness: /v2/health/ready and gRPC ServerReady answer ready only while every model that should be served is READY (a failed, timed-out or faulted one makes the server not ready; one unloaded on purpose does not); false: ready whenever the server is up" },
   log_level: {
     aliases: ["log-level"],
     type: "enum",
@@ -413,6 +415,8 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     gracePeriodMs: flags.grace_period * 1000,
     ...connectionOptions(flags),
     modelLoadTimeoutMs: flags.model_load_timeout * 1000,
+    exitOnError: flags.exit_on_error,
+    strictReadiness: flags.strict_readiness,
     logLevel: flags.log_level,
     accessLog: flags.access_log,
     predictor,
@@ -426,6 +430,9 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     link?.close();
     // A bad graph or template is the user's command line, not a crash.
     if ((err as { code?: string }).code === "TSERVE_INVALID_INPUT") throw new UsageError((err as Error).message);
+    if ((err as { code?: string }).code === "TSERVE_MODEL_LOAD_FAILED") {
+      throw new Error(`${(err as Error).message} (--exit_on_error false starts without them)`, { cause: err });
+    }
     throw err;
   }
   link?.listening(server.port, server.grpcPort);

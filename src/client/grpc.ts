@@ -184,6 +184,18 @@ export class InferenceGRPCClient {
     return grpc.decodeModelMetadata(m);
   }
 
+  /** Triton's ModelConfig RPC: the model's configuration message (64-bit integers as decimal strings, enums by name). */
+  async modelConfig(name: string, version?: string, options: GRPCCallOptions = {}): Promise<Record<string, unknown>> {
+    const r = await this.call<grpc.ModelConfigResponseMessage>("ModelConfig", { name, version: version ?? "" }, options);
+    return r.config ?? {};
+  }
+
+  /** Triton's ModelStatistics RPC: every READY model version's statistics, or one model's (one version's). */
+  async modelStatistics(name?: string, version?: string, options: GRPCCallOptions = {}): Promise<{ model_stats: Record<string, unknown>[] }> {
+    const r = await this.call<grpc.ModelStatisticsResponseMessage>("ModelStatistics", { name: name ?? "", version: version ?? "" }, options);
+    return { model_stats: r.model_stats ?? [] };
+  }
+
   async repositoryIndex(readyOnly = false, options: GRPCCallOptions = {}): Promise<ModelIndexEntry[]> {
     const r = await this.call<grpc.RepositoryIndexResponseMessage>("RepositoryIndex", { ready: readyOnly }, options);
     return (r.models ?? []).map((m) => {

@@ -145,6 +145,11 @@ export interface RequestedOutputOptions {
   /** Ask for this output as a binary tensor (default: the `binary` option of `infer`, itself true by default). */
   binary?: boolean;
   parameters?: Parameters;
+  /**
+   * Triton's classification extension (tritonclient's `class_count`): the output comes back as BYTES holding its
+   * top N classes, `"score:index[:label]"`, per batch entry.
+   */
+  classCount?: number;
 }
 
 /** An output to return, in the order the response should list it; naming outputs also filters the response. */
@@ -160,6 +165,12 @@ export class InferRequestedOutput {
     this.name = name;
     this.binary = options.binary;
     this.parameters = options.parameters === undefined ? undefined : { ...options.parameters };
+    if (options.classCount !== undefined && options.classCount !== 0) {
+      if (!Number.isSafeInteger(options.classCount) || options.classCount < 0) {
+        throw new InvalidInput(`InferRequestedOutput '${name}': classCount must be a non-negative integer`);
+      }
+      this.parameters = { ...this.parameters, classification: options.classCount };
+    }
   }
 
   toRequestedOutput(): RequestedOutput {

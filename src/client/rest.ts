@@ -10,6 +10,7 @@ import {
   v2,
 } from "../protocol/index.ts";
 import type { Parameters, Tensor } from "../tensor/index.ts";
+import { type CompressionAlgorithm, compressBody, inflateReply } from "./compression.ts";
 import { InferenceConnectionError, InferenceServerError, InferenceTimeoutError } from "./errors.ts";
 import { InferInput, type InferRequestedOutput } from "./infer-input.ts";
 import { InferResult } from "./infer-result.ts";
@@ -36,12 +37,20 @@ export interface RESTClientOptions {
   fetch?: FetchFunction;
   /** Called before each retry, e.g. to log it. */
   onRetry?: (error: unknown, retry: number, delayMs: number) => void;
+  /** Send request bodies compressed (`Content-Encoding`), as tritonclient's request_compression_algorithm; default none. */
+  requestCompression?: CompressionAlgorithm;
+  /** Ask for compressed answers (`Accept-Encoding`) and inflate them, as tritonclient's response_compression_algorithm; default none. */
+  responseCompression?: CompressionAlgorithm;
 }
 
 export interface CallOptions {
   headers?: Record<string, string>;
   /** Overrides the client's timeoutMs for this call. */
   timeoutMs?: number;
+  /** Overrides the client's requestCompression for this call. */
+  requestCompression?: CompressionAlgorithm;
+  /** Overrides the client's responseCompression for this call. */
+  responseCompression?: CompressionAlgorithm;
 }
 
 export interface InferOptions extends CallOptions {
@@ -85,6 +94,7 @@ export class InferenceRESTClient {
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
   private readonly retryPolicy: RetryPolicy;
+  private readonly compression: Pick<CallOptions, "requestCompression" | "responseCompression">;
 
   constructor(url: string, options: RESTClientOptions = {}) {
     // "localhost:8000" (Triton's style) means http.
@@ -100,6 +110,10 @@ export class InferenceRESTClient {
     this.transport = defaultTransport({ fetch: options.fetch, tls: options.tls });
     this.timeoutMs = positive(options.timeoutMs, 60_000, "timeoutMs");
     this.headers = lowerCaseKeys(options.headers);
+    this.compression = {
+      requestCompression: algorithm(options.requestCompression, "requestCompression"),
+      responseCompression: algorithm(options.responseCompression, "responseCompression"),
+    };
     this.retryPolicy = {
       retries: nonNegativeInteger(options.retries, 0, "retries"),
       baseDelayMs: positive(options.retryBaseDelayMs, 100, "retryBaseDelayMs"),
@@ -178,6 +192,21 @@ export class InferenceRESTClient {
     return json(await this.call("GET", path, options), `GET ${path}`) as ModelMetadata;
   }
 
+  /** Triton's model configuration (`GET /v2/models/{m}[/versions/{v}]/config`): the ModelConfig as JSON. */
+  async modelConfig(name: string, version?: string, options: CallOptions = {}): Promise<Record<string, unknown>> {
+    const path = `${modelPath(name, version)}/config`;
+    return json(await this.call("GET", path, options), `GET ${path}`) as Record<string, unknown>;
+  }
+
+  /**
+   * Triton's statistics (`GET /v2/models[/{m}[/versions/{v}]]/stats`): `{model_stats: [...]}`, every READY model
+   * version's counts and durations when no name is given.
+   */
+  async modelStatistics(name?: string, version?: string, options: CallOptions = {}): Promise<{ model_stats: Record<string, unknown>[] }> {
+    const path = name ? `${modelPath(name, version)}/stats` : "/v2/models/stats";
+    return json(await this.call("GET", path, options), `GET ${path}`) as { model_stats: Record<string, unknown>[] };
+  }
+
   /** Triton's repository index: every model version and its state (only READY ones with readyOnly). */
   async repositoryIndex(readyOnly?: boolean, options: CallOptions = {}): Promise<ModelIndexEntry[]> {
     const body = Buffer.from(JSON.stringify(readyOnly === undefined ? {} : { ready: readyOnly }));
@@ -226,20 +255,32 @@ export class InferenceRESTClient {
   /** One HTTP exchange, bounded by the timeout; transport failures become the client's error types. */
   private async attempt(method: string, path: string, call: Call): Promise<Reply> {
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
-    const body = call.body ?? Buffer.alloc(0);
+    const requestCompression = algorithm(call.requestCompression, "requestCompression") ?? this.compression.requestCompression;
+    const responseCompression = algorithm(call.responseCompression, "responseCompression") ?? this.compression.responseCompression;
+    let body = call.body ?? Buffer.alloc(0);
+    const coding: Record<string, string> = {};
+    if (requestCompression && body.byteLength > 0) {
+      body = await compressBody(body, requestCompression);
+      coding["content-encoding"] = requestCompression;
+    }
+    if (responseCompression) coding["accept-encoding"] = responseCompression;
     const headers: Record<string, string> = {
       ...this.headers,
       ...lowerCaseKeys(call.headers),
+      ...coding,
       "content-length": String(body.byteLength),
     };
+    let reply: Reply;
     try {
-      return await this.transport.send({ method, url: `${this.base}${path}`, headers, body, timeoutMs });
+      reply = await this.transport.send({ method, url: `${this.base}${path}`, headers, body, timeoutMs });
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new InferenceTimeoutError(`${method} ${this.base}${path} timed out after ${timeoutMs} ms`, timeoutMs, { cause: err });
       }
       throw connectionError(err, this.base);
     }
+    // The Inference-Header-Content-Length of a binary answer counts the inflated body, as Triton's.
+    return inflateReply(reply);
   }
 }
 
@@ -321,6 +362,11 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value > 0)) throw new InvalidInput(`${name} must be a positive number`);
   return value;
+}
+
+function algorithm(value: CompressionAlgorithm | undefined, name: string): CompressionAlgorithm | undefined {
+  if (value === undefined || value === "gzip" || value === "deflate") return value;
+  throw new InvalidInput(`${name} must be "gzip" or "deflate", got ${JSON.stringify(value)}`);
 }
 
 function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {

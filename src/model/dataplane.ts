@@ -5,6 +5,7 @@ import {
   isInferResponse,
   type ModelIndexEntry,
   type ModelMetadata,
+  type ModelVersionStatistics,
   type ServerMetadata,
 } from "../protocol/index.ts";
 import {
@@ -19,6 +20,8 @@ import type { Model, RequestContext } from "./model.ts";
 import type { ModelChange } from "./mutations.ts";
 import type { ModelRepository } from "./repository.ts";
 import type { ModelSettings } from "./settings.ts";
+import { InferenceStatistics, type RequestRecord, requestBatchSize } from "./stats.ts";
+import { withRequestTimeout } from "./request-timeout.ts";
 
 export type Stage = "preprocess" | "predict" | "postprocess" | "explain";
 
@@ -36,7 +39,20 @@ export interface InferenceObserver {
 
 export const SERVER_NAME = "tserve";
 export const SERVER_VERSION = "0.1.0";
-export const EXTENSIONS = ["model_repository", "binary_tensor_data"];
+export const EXTENSIONS = [
+  "model_repository",
+  "binary_tensor_data",
+  // Triton's: GET …/config and gRPC ModelConfig, …/stats and ModelStatistics, outputs' `classification` parameter.
+  "model_configuration",
+  "statistics",
+  "classification",
+];
+
+/** How one V2 request runs, beyond its tensors (Triton's request parameters the frontends honour). */
+export interface InferOptions {
+  /** Triton's `timeout` parameter: the request fails once it has not been answered within this many µs. */
+  timeoutMicroseconds?: number;
+}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof (v as PromiseLike<unknown> | null)?.then === "function";
@@ -56,11 +72,20 @@ export class DataPlane {
   /** Requests in flight per model. */
   private readonly running = new Map<string, number>();
   private stopping = false;
+  /** Triton's statistics extension: counts and durations per served model instance. */
+  readonly stats = new InferenceStatistics();
+  /** Triton's `--strict-readiness`: the server is ready only while every model that should be served is READY. */
+  private readonly strictReadiness: boolean;
 
-  constructor(repository: ModelRepository, observer?: InferenceObserver, options: { limits?: Partial<TensorLimits> } = {}) {
+  constructor(
+    repository: ModelRepository,
+    observer?: InferenceObserver,
+    options: { limits?: Partial<TensorLimits>; strictReadiness?: boolean } = {},
+  ) {
     this.repository = repository;
     this.observer = observer;
     this.limits = Object.freeze(resolveTensorLimits(options.limits));
+    this.strictReadiness = options.strictReadiness ?? true;
   }
 
   live(): boolean {
@@ -68,11 +93,15 @@ export class DataPlane {
   }
 
   /**
-   * Ready once every model has finished loading, until shutdown begins; models that check their
-   * predictor's health (transformers) must also report healthy.
+   * The server's readiness (V2 `/v2/health/ready`, gRPC `ServerReady`), false once shutdown begins. Strict (the
+   * default, Triton's `--strict-readiness`): also false while any model that should be served is not READY
+   * (`ModelRepository.unready()`: loading, or UNAVAILABLE after a failed or timed-out load or a fault; a version
+   * unloaded on purpose does not count). Not strict: the server is up. Either way, models that check their
+   * predictor's health (transformers, `--enable_predictor_health_check`) must also report healthy.
    */
   async ready(): Promise<boolean> {
-    if (this.stopping || this.repository.isLoading()) return false;
+    if (this.stopping) return false;
+    if (this.strictReadiness && this.repository.unready().length > 0) return false;
     const checks = this.repository.readyModels().filter((m) => m.enablePredictorHealthCheck);
     if (checks.length === 0) return true;
     const results = await Promise.all(checks.map((m) => m.healthy()));
@@ -188,21 +217,26 @@ export class DataPlane {
     version: string | undefined,
     request: InferRequest,
     ctx: RequestContext,
+    options: InferOptions = {},
   ): Promise<InferResponse> {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
     ctx.limits ??= this.limits;
+    const record = this.stats.begin(model);
     this.enter(name);
     try {
-      const result = await this.pipeline(model, request, ctx, "predict");
+      const run = this.pipeline(model, request, ctx, "predict", record);
+      const result = await (options.timeoutMicroseconds ? withRequestTimeout(run, options.timeoutMicroseconds, name) : run);
       const response = toInferResponse(result, name);
       response.modelName = name;
       if (resolved !== undefined) response.modelVersion = resolved;
       if (request.id !== undefined) response.id = request.id;
       if (request.outputs && request.outputs.length > 0) response.outputs = selectOutputs(response.outputs, request);
+      record.success(requestBatchSize(request.inputs, this.repository.settingsOf(name).maxBatchSize));
       this.observer?.outcome(name, resolved, true);
       return response;
     } catch (err) {
+      record.failure();
       this.observer?.outcome(name, resolved, false);
       throw toTServeError(err);
     } finally {
@@ -225,12 +259,15 @@ export class DataPlane {
     const { model, version: resolved } = this.repository.resolve(name, version);
     // A runtime that turns the V1 body into tensors (the ONNX runtime) bounds them by the server's limits.
     ctx.limits ??= this.limits;
+    const record = this.stats.begin(model);
     this.enter(name);
     try {
-      const result = await this.pipeline(model, body, ctx, verb);
+      const result = await this.pipeline(model, body, ctx, verb, record);
+      record.success();
       this.observer?.outcome(name, resolved, true);
       return result;
     } catch (err) {
+      record.failure();
       this.observer?.outcome(name, resolved, false);
       throw toTServeError(err);
     } finally {
@@ -247,18 +284,30 @@ export class DataPlane {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
     const t = performance.now();
+    const record = this.stats.begin(model);
     this.enter(name);
     try {
       const result = await call(model);
       this.observer?.stage(name, stage, (performance.now() - t) / 1000);
+      record.stage(stage, performance.now() - t);
+      record.success();
       this.observer?.outcome(name, resolved, true);
       return result;
     } catch (err) {
+      record.failure();
       this.observer?.outcome(name, resolved, false);
       throw err;
     } finally {
       this.leave(name);
     }
+  }
+
+  /**
+   * Triton's statistics extension: every READY version's figures (all models, one model, or one version).
+   * ModelNotFound for an unknown model or version; InvalidInput when it is known but not READY (Triton's answer).
+   */
+  statistics(name?: string, version?: string): ModelVersionStatistics[] {
+    return this.stats.report(this.repository.index(), (n, v) => this.repository.resolve(n, v).model, name, version);
   }
 
   /** Requests being answered right now, per model (the in-flight gauge autoscalers read). */
@@ -279,6 +328,7 @@ export class DataPlane {
     payload: unknown,
     ctx: RequestContext,
     verb: "predict" | "explain",
+    record?: RequestRecord,
   ): Promise<unknown> {
     const obs = this.observer;
     const name = model.name;
@@ -290,15 +340,19 @@ export class DataPlane {
     if (isThenable(value)) value = await value;
     let now = performance.now();
     obs?.stage(name, "preprocess", (now - t) / 1000);
+    record?.stage("preprocess", now - t);
     t = now;
     value = verb === "predict" ? model.predict(value, ctx) : model.explain(value, ctx);
     if (isThenable(value)) value = await value;
     now = performance.now();
     obs?.stage(name, verb, (now - t) / 1000);
+    record?.stage(verb, now - t);
     t = now;
     value = model.postprocess(value, ctx);
     if (isThenable(value)) value = await value;
-    obs?.stage(name, "postprocess", (performance.now() - t) / 1000);
+    now = performance.now();
+    obs?.stage(name, "postprocess", (now - t) / 1000);
+    record?.stage("postprocess", now - t);
     return value;
   }
 }

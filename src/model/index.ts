@@ -1,4 +1,5 @@
-export { DataPlane, EXTENSIONS, toInferResponse, type InferenceObserver, type ModelChangeEvent, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
+export { DataPlane, EXTENSIONS, toInferResponse, type InferenceObserver, type InferOptions, type ModelChangeEvent, SERVER_NAME, SERVER_VERSION, type Stage } from "./dataplane.ts";
+export { InferenceStatistics, requestBatchSize } from "./stats.ts";
 export { type FaultKind, type FaultOwner, type FaultScope, readableStack } from "./faults.ts";
 export { applyPredictorSettings, type EngineObserver, isModel, isModelClass, Model, type ModelOptions, type Protocol, type RequestContext } from "./model.ts";
 export { discoverModel, listModelDirs, type ModelSource } from "./discovery.ts";

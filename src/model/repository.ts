@@ -20,6 +20,11 @@ interface VersionSlot {
   model?: Model;
   /** A model registered in code is kept across unload so that load can bring it back. */
   registered?: Model;
+  /**
+   * Whether this version should be served: set by each load, cleared by an unload (explicit, the version policy,
+   * an upload's swap, server stop). Strict readiness waits only for versions that should be served (`unready()`).
+   */
+  wanted?: boolean;
 }
 
 interface ModelEntry {
@@ -160,6 +165,27 @@ export class ModelRepository implements FaultOwner {
   isLoading(): boolean {
     for (const e of this.entries.values()) if (e.slots.some((s) => s.state === "LOADING")) return true;
     return false;
+  }
+
+  /**
+   * What strict readiness waits for (Triton's `--strict-readiness` rule, server.cc `IsReady`): every version that
+   * should be served and is not READY (loading, unloading, or UNAVAILABLE because its load failed, timed out or it
+   * faulted), and every model with no version at all. A version unloaded on purpose (the unload API, the version
+   * policy, an upload's swap) does not count: Triton's "unloaded" reason. Unlike Triton, an explicit unload of a
+   * version that had failed to load also takes it out, so an operator can make the server ready without a restart.
+   */
+  unready(): ModelIndexEntry[] {
+    const out: ModelIndexEntry[] = [];
+    for (const e of this.entries.values()) {
+      if (e.slots.length === 0) out.push({ name: e.name, state: "UNAVAILABLE", reason: "no version to serve" });
+      for (const s of e.slots) {
+        if (s.state === "READY" || s.wanted === false) continue;
+        const row: ModelIndexEntry = { name: e.name, state: s.state, reason: s.reason };
+        if (s.version !== undefined) row.version = s.version;
+        out.push(row);
+      }
+    }
+    return out;
   }
 
   index(readyOnly = false): ModelIndexEntry[] {
@@ -336,10 +362,11 @@ export class ModelRepository implements FaultOwner {
         }
       }),
     );
-    // Versions the policy no longer selects are unloaded.
+    // Versions the policy no longer selects are unloaded (a failed one is just no longer wanted).
     for (const s of entry.slots) {
-      if (!wanted.has(s.version) && s.state === "READY")
-        await this.unloadSlot(s, "version no longer selected by the version policy");
+      if (wanted.has(s.version)) continue;
+      if (s.state === "READY") await this.unloadSlot(s, "version no longer selected by the version policy");
+      else s.wanted = false;
     }
     entry.slots.sort((a, b) => Number(a.version ?? 0) - Number(b.version ?? 0));
   }
@@ -348,6 +375,7 @@ export class ModelRepository implements FaultOwner {
   private async runLoad(name: string, slot: VersionSlot, create: () => Promise<Model>, dir?: string): Promise<boolean> {
     slot.state = "LOADING";
     slot.reason = "";
+    slot.wanted = true;
     const started = performance.now();
     // While the module's import, its constructor and load() run, a stray error whose stack runs through the
     // version's folder fails this load at once (failLoad); once loaded, it marks the model (fault()). load() itself
@@ -401,6 +429,7 @@ export class ModelRepository implements FaultOwner {
   }
 
   private async unloadSlot(slot: VersionSlot, reason: string): Promise<void> {
+    slot.wanted = false;
     if (!slot.model) {
       if (slot.state === "READY") slot.state = "UNAVAILABLE";
       return;

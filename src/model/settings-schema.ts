@@ -15,6 +15,22 @@ export const TensorMetadataSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const labelFile = Type.String({
+  minLength: 1,
+  description: "Triton's label_filename: a text file in the model folder, one class label per line (line i labels index i)",
+});
+
+/** An output: a tensor, with the class labels Triton's classification extension prints beside each index. */
+export const OutputMetadataSchema = Type.Object(
+  {
+    ...TensorMetadataSchema.properties,
+    labelFilename: Type.Optional(labelFile),
+    label_filename: Type.Optional(labelFile),
+    labels: Type.Optional(Type.Array(Type.String(), { description: "class labels inline: labels[i] labels index i" })),
+  },
+  { additionalProperties: false },
+);
+
 const numVersions = Type.Integer({ minimum: 1 });
 
 /** Triton's version policy: which numbered version folders are served (default: the latest one). */
@@ -91,7 +107,7 @@ export function modelSettingsSchema(options: ModelSettingsSchemaOptions = {}): T
       versionPolicy: Type.Optional(VersionPolicySchema),
       version_policy: Type.Optional(VersionPolicySchema),
       inputs: Type.Optional(Type.Array(TensorMetadataSchema)),
-      outputs: Type.Optional(Type.Array(TensorMetadataSchema)),
+      outputs: Type.Optional(Type.Array(OutputMetadataSchema)),
       parameters: Type.Optional(Type.Object({}, { additionalProperties: true, description: "given to the runtime (a module's constructor options, an ONNX session's settings …)" })),
       // The execution engine: threads, adaptive batching, the bounded queue (Triton's names; MLServer's as aliases).
       instanceCount: Type.Optional(instanceCount),

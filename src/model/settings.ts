@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { InvalidInput } from "../errors/index.ts";
 import type { TensorMetadata } from "../tensor/index.ts";
 import { schemaProblem } from "./schema-errors.ts";
@@ -23,6 +23,13 @@ export interface ModelSettings {
   versionPolicy?: VersionPolicy;
   inputs?: TensorMetadata[];
   outputs?: TensorMetadata[];
+  /**
+   * Class labels per output name, for Triton's classification extension (`"score:index:label"`): an output's
+   * `labels` inline, or the lines of its `labelFilename` (Triton's label_filename), read when the folder is read.
+   */
+  labels?: Record<string, string[]>;
+  /** The label file each output names (`labelFilename` / `label_filename`), relative to the model folder. */
+  labelFilenames?: Record<string, string>;
   parameters?: Record<string, unknown>;
   // TF Serving dialect (V1 routes): version labels, and how :classify / :regress examples map onto the model.
   /** `{"stable": 1, "canary": 2}`: TF Serving's version_labels, for `/v1/models/{m}/labels/{label}`. */
@@ -47,6 +54,23 @@ export interface ModelSettings {
 export const SETTINGS_FILE = "model-settings.json";
 
 export async function readModelSettings(dir: string, options: ParseSettingsOptions = {}): Promise<ModelSettings> {
+  const settings = await readSettingsFile(dir, options);
+  for (const [output, file] of Object.entries(settings.labelFilenames ?? {})) {
+    let text: string;
+    try {
+      text = await readFile(join(dir, file), "utf8");
+    } catch (err) {
+      throw new InvalidInput(`${join(dir, SETTINGS_FILE)}: output '${output}' names the label file ${file}, which cannot be read: ${(err as Error).message}`);
+    }
+    // Triton reads it line by line (getline): a final newline adds no label.
+    const lines = text.split("\n").map((l) => l.replace(/\r$/, ""));
+    if (text.endsWith("\n")) lines.pop();
+    (settings.labels ??= {})[output] = lines;
+  }
+  return settings;
+}
+
+async function readSettingsFile(dir: string, options: ParseSettingsOptions): Promise<ModelSettings> {
   let text: string;
   try {
     text = await readFile(join(dir, SETTINGS_FILE), "utf8");
@@ -88,7 +112,10 @@ export function parseModelSettings(raw: unknown, where = SETTINGS_FILE, options:
   const policy = r.versionPolicy ?? r.version_policy;
   if (policy !== undefined) out.versionPolicy = parsePolicy(policy, fail);
   if (r.inputs !== undefined) out.inputs = tensorList(r.inputs);
-  if (r.outputs !== undefined) out.outputs = tensorList(r.outputs);
+  if (r.outputs !== undefined) {
+    out.outputs = tensorList(r.outputs);
+    parseOutputLabels(r.outputs, out, fail);
+  }
   if (r.parameters !== undefined) out.parameters = r.parameters;
   parseTfServingSettings(r, out, fail);
   parseEngineSettings(r, out, fail);
@@ -145,6 +172,20 @@ function parsePolicy(o: Record<string, any>, fail: (m: string) => never): Versio
   if (o.all !== undefined) return { all: {} };
   if (o.specific !== undefined) return { specific: { versions: o.specific.versions } };
   return fail("versionPolicy must be one of {latest: {numVersions}}, {all: {}}, {specific: {versions}}");
+}
+
+/** Each output's class labels: inline `labels`, or a `labelFilename` inside the model folder (read by readModelSettings). */
+function parseOutputLabels(outputs: Record<string, any>[], out: ModelSettings, fail: (m: string) => never): void {
+  for (const o of outputs) {
+    const file: string | undefined = o.labelFilename ?? o.label_filename;
+    if (file !== undefined && o.labels !== undefined) fail(`output '${o.name}' sets both labels and labelFilename; use one`);
+    if (o.labels !== undefined) (out.labels ??= {})[o.name] = o.labels;
+    if (file === undefined) continue;
+    if (isAbsolute(file) || file.split(/[\\/]/).includes("..")) {
+      fail(`output '${o.name}': labelFilename ${JSON.stringify(file)} must be a path inside the model folder`);
+    }
+    (out.labelFilenames ??= {})[o.name] = file;
+  }
 }
 
 /** Inputs and outputs as tserve keeps them (MLServer's per-tensor `parameters` are dropped). */

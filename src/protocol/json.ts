@@ -1,16 +1,23 @@
 import { InvalidInput } from "../errors/index.ts";
+import { rememberJsonSource } from "./exact-json.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** Parses a JSON request body; a syntax error becomes a 400 that quotes the parser. */
+/**
+ * Parses a JSON request body; a syntax error becomes a 400 that quotes the parser. The source is remembered, so
+ * integer literals beyond ±2^53 can be read exactly for an INT64/UINT64 tensor later (exact-json.ts).
+ */
 export function parseJsonBody(body: Uint8Array | string, what = "request body"): unknown {
   const text = typeof body === "string" ? body : decoder.decode(body);
   if (text.length === 0) throw new InvalidInput(`The ${what} is empty; expected JSON.`);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new InvalidInput(`Unrecognized request format: ${what} is not valid JSON (${(err as Error).message})`);
   }
+  rememberJsonSource(value, body);
+  return value;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

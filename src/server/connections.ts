@@ -72,7 +72,7 @@ export function httpServerOptions(limits: ConnectionLimits): ServerOptions {
 /** Uploads stream up to --max_upload_size on links of any speed: only pauses and the minimum rate bound them. */
 const UPLOAD = /^\/v2\/repository\/models\/[^/?#]+\/upload(?:[?#]|$)/;
 
-function isUpload(req: IncomingMessage): boolean {
+export function isUpload(req: IncomingMessage): boolean {
   return req.method === "POST" && UPLOAD.test(req.url ?? "");
 }
 

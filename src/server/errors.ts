@@ -28,12 +28,13 @@ export function restError(err: unknown, bodyLimit: number): TServeError {
   return toTServeError(err);
 }
 
+/** `{"error": …}` as exactly `application/json` (sent as bytes, so Fastify adds no charset: KServe's SDK reads it then). */
 export function sendError(reply: FastifyReply, err: TServeError): FastifyReply {
   if (err instanceof Overloaded) reply.header("retry-after", String(err.retryAfterSeconds));
   return reply
     .code(err.status)
     .header("content-type", "application/json")
-    .send(JSON.stringify({ error: err.message }));
+    .send(Buffer.from(JSON.stringify({ error: err.message })));
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
@@ -43,7 +44,7 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): v
 /** Seldon's `{"status": {...}}` error body, with the route's extra headers (CORS on component routes). */
 export function sendSeldonError(reply: FastifyReply, err: TServeError, headers: Record<string, string> = {}): FastifyReply {
   const { status, body } = seldonErrorReply(err);
-  return reply.code(status).headers(headers).header("content-type", "application/json").send(JSON.stringify(body));
+  return reply.code(status).headers(headers).header("content-type", "application/json").send(Buffer.from(JSON.stringify(body)));
 }
 
 /** Marks a Seldon route: errors Fastify raises for it are answered in Seldon's body. */

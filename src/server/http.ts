@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import { type ConnectionLimits, guardConnections, httpServerOptions, resolveConnectionLimits } from "./connections.ts";
+import { compressReply, inflateRequestBodies, isBodyDecodingError } from "./compression.ts";
+import { type ConnectionLimits, guardConnections, httpServerOptions, isUpload, resolveConnectionLimits } from "./connections.ts";
 import { clientErrorHandler, notFoundHandler, restError, sendError } from "./errors.ts";
+import { exactJsonContentType } from "./rest.ts";
 import { echoRequestIds, logRequestError, registerAccessLog, requestIdOptions } from "./access-log.ts";
 import type { Assembly, FamilyMount } from "./family.ts";
 import type { Logger } from "./logger.ts";
@@ -19,8 +21,8 @@ export interface HttpAppOptions {
 }
 
 /**
- * Assembles the REST app: the server-wide parts (body as bytes, one error mapping, request ids, access log,
- * slow-client guards), then each mounted family's routes as an encapsulated plugin.
+ * Assembles the REST app: the server-wide parts (body as bytes, gzip/deflate bodies and answers, one error mapping,
+ * request ids, access log, slow-client guards), then each mounted family's routes as an encapsulated plugin.
  */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const { logger, maxBufferSize } = options;
@@ -51,6 +53,13 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // Codecs decide how to read a body, so every content type arrives as raw bytes.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  // gzip / deflate bodies are inflated before any parser reads them; the inflated size counts against the body
+  // limit (an upload counts its own bytes against --max_upload_size).
+  app.addHook("preParsing", inflateRequestBodies((request) => (isUpload(request.raw) ? Infinity : (request.routeOptions.bodyLimit ?? maxBufferSize))));
+  app.addHook("onSend", (request, reply, payload, done) => {
+    exactJsonContentType(reply, payload);
+    compressReply(request, reply, payload, done);
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const mapped = restError(err, maxBufferSize);
@@ -59,6 +68,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       const cause = (mapped as Error).cause;
       if (cause instanceof Error && cause.stack) logger.log("debug", cause.stack);
     }
+    // The rest of a body that could not be inflated is not read: the connection closes after the answer.
+    if (isBodyDecodingError(err)) reply.header("connection", "close");
     // The route family decides its error body (Seldon routes answer Seldon's status object).
     const familyReply = request.routeOptions.config?.errorReply;
     return familyReply ? familyReply(reply, mapped) : sendError(reply, mapped);

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { rememberJsonSource } from "../protocol/index.ts";
 
 /**
  * JSON request bodies of LARGE_JSON_BYTES or more are parsed on a worker thread: `JSON.parse` of a 60 MiB body
@@ -6,7 +7,8 @@ import { Worker } from "node:worker_threads";
  * sends numeric arrays back as Float64Arrays (moved, not copied); here they become plain arrays again in slices of
  * about SLICE_MS, yielding to the event loop between slices, so the result is exactly what `JSON.parse` returns.
  * A body the worker cannot parse goes to `parse` on this thread, which decides the error (or accepts the
- * non-finite tokens TF Serving allows).
+ * non-finite tokens TF Serving allows). Like the parsers on this thread, the result remembers its source bytes, so
+ * INT64/UINT64 values beyond ±2^53 can still be read exactly (protocol/exact-json.ts; only such bodies pay for it).
  */
 export const LARGE_JSON_BYTES = 4 * 1024 * 1024;
 const SLICE_MS = 4;
@@ -44,14 +46,18 @@ export async function parseLargeJson<T>(bytes: Uint8Array, parse: (bytes: Uint8A
   if (bytes.byteLength < LARGE_JSON_BYTES) return parse(bytes);
   const w = jsonWorker();
   const id = nextId++;
-  const copy = bytes.slice(); // a copy the worker may keep: the caller's buffer stays readable here
+  // A copy the worker may keep, so the caller's buffer stays readable here (Buffer#slice would be a view: transferring
+  // its memory would empty the caller's buffer, and with it the fallback parse and the exact reading).
+  const copy = new Uint8Array(bytes);
   const answer = await new Promise<{ value?: unknown; failed?: boolean }>((resolve) => {
     pending.set(id, { resolve });
     w.ref();
     w.postMessage({ id, bytes: copy }, [copy.buffer]);
   });
   if (answer.failed) return parse(bytes);
-  return (await unpack(answer.value)) as T;
+  const value = await unpack(answer.value);
+  rememberJsonSource(value, bytes);
+  return value as T;
 }
 
 /** Turns the worker's Float64Arrays back into arrays, a slice at a time. */

@@ -87,9 +87,23 @@ export interface ModelServerOptions
   repositoryPollSecs?: number;
   /**
    * A model whose load() (module import included) takes longer than this many ms is abandoned as UNAVAILABLE
-   * and the server starts without it (`--model_load_timeout`, default 600 s; 0: no limit).
+   * (`--model_load_timeout`, default 600 s; 0: no limit): a load failure like any other (see exitOnError).
    */
   modelLoadTimeoutMs?: number;
+  /**
+   * Triton's `--strict-readiness` (default true): `/v2/health/ready` and gRPC `ServerReady` answer ready only while
+   * every model that should be served is READY (one that failed to load, timed out or faulted keeps the server not
+   * ready; one unloaded on purpose does not). False: ready whenever the server is up (Triton's
+   * `--strict-readiness=false`); each model's own readiness still tells the truth.
+   */
+  strictReadiness?: boolean;
+  /**
+   * Triton's `--exit-on-error`: when a model fails to load at start (its load throws, times out or faults), start()
+   * unloads what did load and rejects with every failure's reason ("failed to load all models: …"). Default false
+   * for a ModelServer made in code: it starts and serves the models that loaded (not ready while strictReadiness
+   * holds). The CLI's `--exit_on_error` defaults to true, as Triton's does.
+   */
+  exitOnError?: boolean;
   logger?: Logger;
   /** The default logger's level (`--log_level`; default TSERVE_LOGLEVEL or KSERVE_LOGLEVEL, else info); ONNX Runtime's follows it. */
   logLevel?: "debug" | "info" | "warn" | "error";
@@ -123,6 +137,15 @@ function listenError(err: unknown, host: string, port: number, what: string): Er
       ? "permission denied"
       : err instanceof Error ? err.message : String(err);
   return new Error(`cannot listen on ${host}:${port}${what}: ${reason}`, { cause: err });
+}
+
+/** start() with `exitOnError`: a model failed to load at start (the message names each one and why). */
+class ModelLoadFailure extends Error {
+  readonly code = "TSERVE_MODEL_LOAD_FAILED";
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelLoadFailure";
+  }
 }
 
 /** Beyond the grace period, how long stop() still waits for models to unload (a custom process's SIGKILL…). */
@@ -176,7 +199,10 @@ export class ModelServer {
         log: (level, message) => this.logger.log(level, message),
       },
     });
-    this.dataplane = new DataPlane(this.repository, this.metrics, { limits: { maxTensorElements: options.maxTensorElements } });
+    this.dataplane = new DataPlane(this.repository, this.metrics, {
+      limits: { maxTensorElements: options.maxTensorElements },
+      strictReadiness: options.strictReadiness ?? true,
+    });
     this.metrics.watchInFlight(() => this.dataplane.inFlight());
     this.modelControl = new ModelControl({ mode: options.modelControlMode, adminToken: options.adminToken });
   }
@@ -260,6 +286,8 @@ export class ModelServer {
     }
     await this.repository.loadAll();
     await this.mountFamilies();
+    // After the families mounted: one that cannot serve without its model (an OpenBayes predictor) says why first.
+    if (this.options.exitOnError) await this.failOnLoadErrors();
     const ownsAllPaths = [...this.mounts.values()].some((m) => m.ownsAllPaths);
     this.app = buildHttpApp({
       mounts: this.families.flatMap((family) => {
@@ -312,7 +340,26 @@ export class ModelServer {
       "info",
       `tserve listening on http://${this.options.host ?? "0.0.0.0"}:${this.boundPort}${this.boundGrpcPort !== undefined ? ` and grpc ${this.boundGrpcPort}` : ""} with ${index.filter((m) => m.state === "READY").length}/${index.length} model versions ready`,
     );
+    const unready = this.repository.unready();
+    if (unready.length > 0 && this.options.strictReadiness !== false) {
+      const which = unready.map((m) => `${m.name}${m.version !== undefined ? ` version ${m.version}` : ""} (${m.state})`).join(", ");
+      this.logger.log("warn", `the server is not ready (strict readiness) until these load or are unloaded: ${which}`);
+    }
     return this;
+  }
+
+  /**
+   * `exitOnError`: after the start-up loads, any model that should be served and is not READY stops the start, as
+   * Triton's "failed to load all models" does; each failure was already logged by the repository with its reason.
+   */
+  private async failOnLoadErrors(): Promise<void> {
+    const failed = this.repository.unready();
+    if (failed.length === 0) return;
+    await Promise.all([...this.mounts.values()].map((m) => m.close?.().catch(() => undefined)));
+    this.mounts.clear();
+    await this.repository.unloadAll();
+    const reasons = failed.map((m) => `${m.name}${m.version !== undefined ? ` version ${m.version}` : ""}: ${m.reason || m.state}`);
+    throw new ModelLoadFailure(`failed to load all models: ${reasons.join("; ")}`);
   }
 
   /** Asks each family what it serves, now that the models are loaded; a family that fails unloads what was loaded. */

@@ -16,6 +16,16 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown, ctx
   return reply.code(status).header("content-type", "application/json").send(JSON.stringify(body));
 }
 
+/**
+ * Fastify appends `; charset=utf-8` to a JSON type sent as a string; KServe, Triton and Seldon send exactly
+ * `application/json` (and KServe's Python SDK shows an error's text only for exactly that type). An onSend step.
+ */
+export function exactJsonContentType(reply: FastifyReply, payload: unknown): void {
+  if (typeof payload === "string" && reply.getHeader("content-type") === "application/json; charset=utf-8") {
+    reply.header("content-type", "application/json");
+  }
+}
+
 export function applyHeaders(reply: FastifyReply, ctx: RequestContext): void {
   for (const [k, v] of Object.entries(ctx.responseHeaders)) reply.header(k, v);
 }

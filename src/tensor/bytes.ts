@@ -1,13 +1,30 @@
 /** BYTES tensors on the wire: each element is a 4-byte little-endian length followed by its bytes. */
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is part of the element's text, not a marker to strip.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
+/** Bytes -> text; invalid UTF-8 sequences become U+FFFD (see exactUtf8 for a decode that refuses them). */
 export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+/** Bytes -> text when they are valid UTF-8 (so `utf8` gives the same bytes back); undefined when they are not. */
+export function exactUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether every UTF-16 surrogate in `text` is paired, i.e. `utf8(text)` encodes it without U+FFFD replacements. */
+export function isWellFormedText(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 export function serializedBytesLength(elements: readonly Uint8Array[]): number {

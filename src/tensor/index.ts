@@ -1,5 +1,13 @@
 export { dataFromBytes, dataToBytes } from "./binary.ts";
-export { decodeBytesElements, encodeBytesElements, fromUtf8, serializedBytesLength, utf8 } from "./bytes.ts";
+export {
+  decodeBytesElements,
+  encodeBytesElements,
+  exactUtf8,
+  fromUtf8,
+  isWellFormedText,
+  serializedBytesLength,
+  utf8,
+} from "./bytes.ts";
 export {
   allocate,
   byteSize,
@@ -18,6 +26,7 @@ export {
   flatten,
   flattenRectangular,
   fromFlatValues,
+  InexactIntegerError,
   inferShape,
   isNumericDatatype,
   nest,

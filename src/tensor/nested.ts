@@ -1,10 +1,17 @@
-import { fromUtf8, utf8 } from "./bytes.ts";
+import { fromUtf8, isWellFormedText, utf8 } from "./bytes.ts";
 import { allocate, type Datatype, INTEGER_RANGE, isBigIntDatatype, type NumericDatatype } from "./datatype.ts";
 import { bf16ToNumber, halfToNumber, numberToBf16, numberToHalf } from "./half.ts";
 import { elementCount, isBytesData, type TensorData } from "./tensor.ts";
 
 /** Thrown for any malformed tensor value; the codec turns it into InvalidInput naming the tensor. */
 export class TensorValueError extends Error {}
+
+/**
+ * An INT64/UINT64 element given as a JS number beyond ±2^53: the number may be a rounded JSON literal, so it is
+ * refused rather than guessed at. A codec that still has the JSON text may read it again exactly
+ * (protocol/exact-json.ts) and retry; otherwise it is a TensorValueError like any other.
+ */
+export class InexactIntegerError extends TensorValueError {}
 
 export type Nested = unknown[];
 
@@ -100,7 +107,8 @@ function collectRect(value: unknown, shape: readonly number[], depth: number, ou
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
-  return `a ${typeof v}`;
+  // A bigint here is a JSON integer literal read exactly: to the client it is a number.
+  return typeof v === "bigint" ? "a number" : `a ${typeof v}`;
 }
 
 export function fromFlatValues(flat: readonly unknown[], datatype: Datatype): TensorData {
@@ -120,8 +128,15 @@ export function writeFlatValues(flat: readonly unknown[], datatype: Datatype, ou
     const d = out as Uint8Array[];
     for (let i = 0; i < n; i++) {
       const v = flat[i];
-      if (typeof v === "string") d[offset + i] = utf8(v);
-      else if (v instanceof Uint8Array) d[offset + i] = v;
+      if (typeof v === "string") {
+        // A lone surrogate has no UTF-8 form: TextEncoder would silently write U+FFFD in its place.
+        if (!isWellFormedText(v)) {
+          throw new TensorValueError(
+            `element ${offset + i} is a string with an unpaired UTF-16 surrogate, which has no UTF-8 bytes for BYTES`,
+          );
+        }
+        d[offset + i] = utf8(v);
+      } else if (v instanceof Uint8Array) d[offset + i] = v;
       else throw new TensorValueError(`element ${offset + i} is ${describe(v)}, expected a string for BYTES`);
     }
     return;
@@ -149,9 +164,11 @@ export function writeFlatValues(flat: readonly unknown[], datatype: Datatype, ou
       // Integers beyond 2^53 arrive as bigints or digit strings; they must still fit, never wrap.
       const big = typeof v === "bigint" ? v : typeof v === "string" && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
       if (big === undefined || big < blo || big > bhi) {
-        throw new TensorValueError(
-          `element ${offset + i} is ${describeNumber(v)}, expected an integer in [${blo}, ${bhi}] for ${datatype}`,
-        );
+        const message = `element ${offset + i} is ${describeNumber(v)}, expected an integer in [${blo}, ${bhi}] for ${datatype}`;
+        if (typeof v === "number" && Number.isInteger(v) && Number.isFinite(v)) {
+          throw new InexactIntegerError(`${message} (a number beyond ±2^53 is not exact: send such values as digit strings)`);
+        }
+        throw new TensorValueError(message);
       }
       d[offset + i] = big;
     }
@@ -177,8 +194,10 @@ export function writeFlatValues(flat: readonly unknown[], datatype: Datatype, ou
   for (let i = 0; i < n; i++) {
     let v = flat[i];
     if (typeof v !== "number") {
+      // An integer literal read exactly (protocol/exact-json.ts) is, for a float, the number JSON.parse gives.
+      if (typeof v === "bigint") v = Number(v);
       // TF Serving accepts these tokens; JSON.parse cannot, so clients send them as strings.
-      if (v === "NaN") v = Number.NaN;
+      else if (v === "NaN") v = Number.NaN;
       else if (v === "Infinity") v = Number.POSITIVE_INFINITY;
       else if (v === "-Infinity") v = Number.NEGATIVE_INFINITY;
       else throw new TensorValueError(`element ${offset + i} is ${describe(v)}, expected a number for ${datatype}`);
@@ -188,7 +207,7 @@ export function writeFlatValues(flat: readonly unknown[], datatype: Datatype, ou
 }
 
 function describeNumber(v: unknown): string {
-  return typeof v === "number" ? String(v) : describe(v);
+  return typeof v === "number" || typeof v === "bigint" ? String(v) : describe(v);
 }
 
 /** Typed storage -> plain JS values (numbers, booleans, strings) in a flat array. */

@@ -786,7 +786,7 @@ describe("OIP gRPC: inference.GRPCInferenceService", () => {
     it("an RPC the service does not have -> UNIMPLEMENTED", async () => {
       const err = await new Promise<{ code: number }>((resolve) => {
         client.raw.makeUnaryRequest(
-          "/inference.GRPCInferenceService/ModelConfig",
+          "/inference.GRPCInferenceService/SystemSharedMemoryStatus",
           (x: Buffer) => x,
           (x: Buffer) => x,
           Buffer.alloc(0),

@@ -64,8 +64,8 @@ describe("model repository extension", () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it("the server still starts, becomes ready and serves the good models", async () => {
-    expect((await get(`${url}/v2/health/ready`)).status).toBe(200);
+  it("the server still starts and serves the good models; strict readiness keeps it not ready for the broken ones", async () => {
+    expect((await get(`${url}/v2/health/ready`)).status).toBe(503);
     expect((await post(`${url}/v2/models/iris/infer`, IRIS_V2)).status).toBe(200);
     expect((await post(`${url}/v2/models/multi_io/infer`, MULTI_V2)).status).toBe(200);
   });

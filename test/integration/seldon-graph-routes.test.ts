@@ -112,9 +112,9 @@ describe("a local router answering in the request's tftensor form", () => {
         answers.push(r.json.data);
       }
       // child b echoed each request: numbers stay a tftensor, strings come back as an ndarray (Seldon's rule)
-      expect(answers[0]).toEqual({ names: [], tftensor: { dtype: "DT_INT64", tensor_shape: { dim: [{ size: 2 }] }, int64_val: ["1", "-2"] } });
+      expect(answers[0]).toEqual({ names: [], tftensor: { dtype: "DT_INT64", tensorShape: { dim: [{ size: "2" }] }, int64Val: ["1", "-2"] } });
       expect(answers[1]).toEqual({ names: [], ndarray: ["hi", "yo"] });
-      expect(answers[2].tftensor.tensor_shape).toEqual({ dim: [{ size: 1 }, { size: 2 }] });
+      expect(answers[2].tftensor).toEqual({ dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "1" }, { size: "2" }] }, floatVal: [1.5, 2] });
     }
   });
 

@@ -119,7 +119,7 @@ describe("a Seldon component (REST and Seldon gRPC)", () => {
       data: { tftensor: { dtype: "DT_DOUBLE", tensor_shape: { dim: [{ size: 2 }, { size: 2 }] }, double_val: [5] } },
     });
     expect(r.status, r.text).toBe(200);
-    expect(r.json.data.tftensor.double_val).toEqual([5, 5, 5, 5]);
+    expect(r.json.data.tftensor.doubleVal).toEqual([5, 5, 5, 5]);
   });
 });
 

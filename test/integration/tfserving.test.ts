@@ -164,6 +164,7 @@ describe("TF Serving REST API", () => {
                 inputs: { input: { dtype: "DT_FLOAT", tensor_shape: dims(-1, 4), name: "input" } },
                 outputs: { probabilities: { dtype: "DT_FLOAT", tensor_shape: dims(-1, 3), name: "probabilities" } },
                 method_name: "tensorflow/serving/predict",
+                defaults: {},
               },
             },
           },
@@ -186,10 +187,10 @@ describe("TF Serving REST API", () => {
       expect((await get(`${url}/v1/models/linear/labels/stable/metadata`)).json.model_spec.version).toBe("1");
     });
 
-    it("errors: unknown model 404, not-ready version 503, POST 404", async () => {
+    it("errors: unknown model 404, not-ready version 503, POST: TF Serving's 400 Malformed request", async () => {
       expectError(await get(`${url}/v1/models/nosuch/metadata`), 404, "nosuch");
       expectError(await get(`${url}/v1/models/broken/versions/3/metadata`), 503, "broken");
-      expectError(await post(`${url}/v1/models/iris/metadata`, {}), 404);
+      expectError(await post(`${url}/v1/models/iris/metadata`, {}), 400, "Malformed request: POST /v1/models/iris/metadata");
     });
   });
 

@@ -190,8 +190,8 @@ describe("KServe V1 REST", () => {
     expectError(await post(`${url}/v1/models/scale/versions/7:predict`, { instances: [1] }), 404, "scale", "7");
   });
 
-  it("an unknown verb is 404", async () => {
-    expectError(await post(`${url}/v1/models/iris:frobnicate`, { instances: [[1, 2, 3, 4]] }), 404);
+  it("an unknown verb is TF Serving's 400 Malformed request", async () => {
+    expectError(await post(`${url}/v1/models/iris:frobnicate`, { instances: [[1, 2, 3, 4]] }), 400, "Malformed request");
   });
 
   it("a V1 body with neither instances nor inputs is 400", async () => {

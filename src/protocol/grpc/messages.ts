@@ -86,3 +86,19 @@ export interface ModelRepositoryParameterMessage {
 export interface RepositoryIndexResponseMessage {
   models: { name: string; version: string; state: string; reason: string }[];
 }
+
+/** Triton's ModelConfigRequest / ModelStatisticsRequest: a model name and version ("" for any, or all). */
+export interface ModelNameVersionMessage {
+  name?: string;
+  version?: string;
+}
+
+/** Triton's ModelConfigResponse: the ModelConfig with model_config.proto's field names (see protocol/triton-config.ts). */
+export interface ModelConfigResponseMessage {
+  config?: Record<string, unknown>;
+}
+
+/** Triton's ModelStatisticsResponse (see protocol/triton-stats.ts for the fields of each entry). */
+export interface ModelStatisticsResponseMessage {
+  model_stats?: Record<string, unknown>[];
+}

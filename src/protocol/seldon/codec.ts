@@ -1,8 +1,8 @@
-import { isTServeError } from "../../errors/index.ts";
-import { ElementBudget, type TensorLimits } from "../../tensor/index.ts";
+import type { TensorLimits } from "../../tensor/index.ts";
 import { SeldonError } from "./errors.ts";
 import { isNDArray, NDArray } from "./ndarray.ts";
-import type { DefaultData, PayloadKind, SeldonMessage, SeldonMeta, SeldonMetric, TfTensor } from "./types.ts";
+import { arrayToTfTensor, requestTfDtype, tfTensorToArray } from "./tftensor.ts";
+import type { DefaultData, PayloadKind, SeldonMessage, SeldonMeta, SeldonMetric } from "./types.ts";
 
 /** Which payload field a message carries (responses mirror it). */
 export function payloadKind(msg: SeldonMessage | undefined): PayloadKind {
@@ -64,133 +64,6 @@ function toArray(data: DefaultData, limits: Partial<TensorLimits> | undefined): 
   return new NDArray(new Float64Array(0), [0]);
 }
 
-const TF_VALUE_FIELDS: ReadonlyMap<string, keyof TfTensor> = new Map<string, keyof TfTensor>([
-  ["DT_FLOAT", "float_val"],
-  ["DT_DOUBLE", "double_val"],
-  ["DT_HALF", "float_val"],
-  ["DT_INT8", "int_val"],
-  ["DT_INT16", "int_val"],
-  ["DT_INT32", "int_val"],
-  ["DT_UINT8", "int_val"],
-  ["DT_UINT16", "int_val"],
-  ["DT_INT64", "int64_val"],
-  ["DT_BOOL", "bool_val"],
-  ["DT_STRING", "string_val"],
-]);
-
-/** proto3 JSON may spell a field in lowerCamelCase (`tensorShape`, `floatVal`): MessageToJson, and so Seldon's clients, do. */
-function tfField(t: TfTensor, field: string): unknown {
-  const r = t as unknown as Record<string, unknown>;
-  const own = (key: string) => (Object.hasOwn(r, key) ? r[key] : undefined);
-  return own(field) ?? own(field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
-}
-
-/** A TensorProto's parts, checked: the dtype, the field holding its values, its shape and those values. */
-export interface TfTensorParts {
-  dtype: string;
-  field: keyof TfTensor;
-  shape: number[];
-  values: unknown[];
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `a ${typeof v}`;
-}
-
-/**
- * Reads a TensorProto (REST JSON, or what the gRPC conversion makes of one) without trusting any of it: a dtype
- * we know, `tensor_shape.dim` a list of `{size}` with sizes integers >= 0 (numbers or int64 digit strings) and
- * the values a list. Anything else is a 400 naming the field under `path`.
- */
-export function readTfTensor(t: unknown, path = "data.tftensor"): TfTensorParts {
-  const bad = (field: string, problem: string): never => {
-    throw new SeldonError(`Invalid request data: ${path}${field}: ${problem}`);
-  };
-  if (typeof t !== "object" || t === null || Array.isArray(t)) bad("", `must be an object, got ${kindOf(t)}`);
-  const tensor = t as TfTensor;
-  const dtype: unknown = tfField(tensor, "dtype");
-  const field = typeof dtype === "string" ? TF_VALUE_FIELDS.get(dtype) : undefined;
-  if (!field) {
-    bad(".dtype", `unsupported dtype ${JSON.stringify(dtype) ?? "(none)"}; use one of ${[...TF_VALUE_FIELDS.keys()].join(", ")}`);
-  }
-  const tensorShape = tfField(tensor, "tensor_shape");
-  let dims: unknown = [];
-  if (tensorShape !== undefined && tensorShape !== null) {
-    if (typeof tensorShape !== "object" || Array.isArray(tensorShape)) bad(".tensor_shape", `must be an object, got ${kindOf(tensorShape)}`);
-    dims = tfField(tensorShape as TfTensor, "dim") ?? [];
-  }
-  if (!Array.isArray(dims)) bad(".tensor_shape.dim", `must be a list of {"size": n}, got ${kindOf(dims)}`);
-  const shape = (dims as unknown[]).map((d, i) => {
-    if (typeof d !== "object" || d === null || Array.isArray(d)) bad(`.tensor_shape.dim[${i}]`, `must be an object {"size": n}, got ${kindOf(d)}`);
-    const size: unknown = (d as Record<string, unknown>).size ?? 0;
-    const n = typeof size === "number" ? size : typeof size === "string" && /^\d{1,16}$/.test(size) ? Number(size) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < 0) bad(`.tensor_shape.dim[${i}].size`, `must be an integer >= 0, got ${JSON.stringify(size) ?? kindOf(size)}`);
-    return n;
-  });
-  const values: unknown = tfField(tensor, field!) ?? [];
-  if (!Array.isArray(values)) bad(`.${field}`, `must be a list, got ${kindOf(values)}`);
-  return { dtype: dtype as string, field: field!, shape, values: values as unknown[] };
-}
-
-const CHECKED_LIMIT = Symbol.for("tserve.seldon.tftensorLimit");
-
-/**
- * Remembers, on a TensorProto parseSeldonMessage accepted, the element limit it was checked against, so the
- * component's later conversion allows the same (a hidden key: JSON and copies do not carry it).
- */
-export function markTfTensorChecked(t: object, limit: number): void {
-  Object.defineProperty(t, CHECKED_LIMIT, { value: limit, enumerable: false, configurable: true });
-}
-
-/** Runs a budget charge, turning its refusal into Seldon's 400 with the same words. */
-export function chargeSeldon<T>(charge: () => T): T {
-  try {
-    return charge();
-  } catch (err) {
-    if (isTServeError(err) && err.status === 400 && !(err instanceof SeldonError)) {
-      throw new SeldonError(`Invalid request data: ${err.message}`, 400, "MICROSERVICE_BAD_DATA", { cause: err });
-    }
-    throw err;
-  }
-}
-
-/**
- * A TensorProto as an NDArray. A single value is repeated over the whole shape, as TensorProto allows; the shape
- * is first checked against `limits.maxTensorElements`, so a one-value tensor cannot ask for more memory than that.
- */
-export function tfTensorToArray(t: TfTensor, limits?: Partial<TensorLimits>): NDArray {
-  const { dtype, field, shape, values } = readTfTensor(t);
-  const checked = (t as unknown as Record<symbol, unknown>)[CHECKED_LIMIT];
-  const budget = new ElementBudget(limits ?? (typeof checked === "number" ? { maxTensorElements: checked } : undefined));
-  const size = chargeSeldon(() => budget.shape(shape, "data.tftensor"));
-  // TensorProto repeats a single value over the whole shape.
-  const broadcast = values.length === 1 && size > 1;
-  if (!broadcast && values.length !== size) {
-    throw new SeldonError(`data.tftensor: shape [${shape.join(", ")}] needs ${size} values, got ${values.length}`);
-  }
-  if (dtype === "DT_STRING" || dtype === "DT_BOOL") {
-    const convert: (v: unknown) => unknown =
-      dtype === "DT_STRING" ? (v) => Buffer.from(String(v), "base64").toString("utf8") : (v) => Boolean(v);
-    const out = broadcast ? new Array<unknown>(size).fill(convert(values[0])) : values.map(convert);
-    return new NDArray(out, shape, dtype === "DT_STRING" ? "string" : "bool");
-  }
-  // The dtype says float or int, whatever the values look like: a DT_FLOAT [1, 2] stays a float array.
-  const data = new Float64Array(size);
-  if (broadcast) data.fill(Number(values[0]));
-  else for (let i = 0; i < size; i++) data[i] = Number(values[i]);
-  return new NDArray(data, shape, field === "float_val" || field === "double_val" ? "float64" : "int64");
-}
-
-export function arrayToTfTensor(a: NDArray): TfTensor {
-  const tensor_shape = { dim: a.shape.map((size) => ({ size })) };
-  if (a.dtype === "int64") return { dtype: "DT_INT64", tensor_shape, int64_val: Array.from(a.data as Float64Array, (v) => String(v)) };
-  if (a.dtype === "float64") return { dtype: "DT_DOUBLE", tensor_shape, double_val: Array.from(a.data as Float64Array) };
-  if (a.dtype === "bool") return { dtype: "DT_BOOL", tensor_shape, bool_val: a.data as boolean[] };
-  return { dtype: "DT_STRING", tensor_shape, string_val: (a.data as unknown[]).map((v) => Buffer.from(String(v)).toString("base64")) };
-}
-
 const RESPONSE_MARK = Symbol.for("tserve.SeldonResponse");
 
 /**
@@ -241,7 +114,7 @@ export function buildResponse(result: unknown, request: SeldonMessage | undefine
   else if (typeof result === "string") out.strData = result;
   else if (isPlainRecord(result)) out.jsonData = result;
   else if (Array.isArray(result) || isNDArray(result) || (ArrayBuffer.isView(result) && !(result instanceof DataView))) {
-    out.data = arrayData(NDArray.from(result), payloadKind(request), parts.classNames);
+    out.data = arrayData(NDArray.from(result), payloadKind(request), parts.classNames, requestTfDtype(request));
   } else {
     throw new SeldonError(`Unknown data type returned as payload (must be list or np array): ${describe(result)}`);
   }
@@ -249,10 +122,11 @@ export function buildResponse(result: unknown, request: SeldonMessage | undefine
   return out;
 }
 
-export function arrayData(arr: NDArray, requestKind: PayloadKind, classNames?: string[]): DefaultData {
+/** `requestTfDtype`: the request's tftensor dtype, which a tftensor answer keeps where it can (see arrayToTfTensor). */
+export function arrayData(arr: NDArray, requestKind: PayloadKind, classNames?: string[], requestTfDtype?: string): DefaultData {
   const names = arr.ndim >= 2 ? (classNames ?? Array.from({ length: arr.shape[1] }, (_, i) => `t:${i}`)) : [];
   if (!arr.isNumeric || requestKind === "ndarray") return { names, ndarray: arr.toArray() };
-  if (requestKind === "tftensor") return { names, tftensor: arrayToTfTensor(arr) };
+  if (requestKind === "tftensor") return { names, tftensor: arrayToTfTensor(arr, requestTfDtype) };
   return { names, tensor: { shape: arr.shape, values: Array.from(arr.data as Float64Array) } };
 }
 

@@ -65,3 +65,15 @@ export function seldonErrorReply(err: unknown): SeldonErrorReply {
   const info = !isTServeError(err) && err instanceof Error ? err.message : mapped.message;
   return { status: mapped.status, body: seldonStatusBody(info, mapped.status >= 500 ? "MICROSERVICE_INTERNAL_ERROR" : "MICROSERVICE_BAD_DATA") };
 }
+
+/** Runs a budget charge, turning its refusal into Seldon's 400 with the same words. */
+export function chargeSeldon<T>(charge: () => T): T {
+  try {
+    return charge();
+  } catch (err) {
+    if (isTServeError(err) && err.status === 400 && !(err instanceof SeldonError)) {
+      throw new SeldonError(`Invalid request data: ${err.message}`, 400, "MICROSERVICE_BAD_DATA", { cause: err });
+    }
+    throw err;
+  }
+}

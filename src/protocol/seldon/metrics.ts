@@ -6,7 +6,17 @@ export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Prometheus label names; names starting with `__` are reserved for Prometheus itself. */
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-const TYPES: ReadonlySet<string> = new Set<MetricType>(["COUNTER", "GAUGE", "TIMER"]);
+const TYPES: readonly MetricType[] = ["COUNTER", "GAUGE", "TIMER"];
+
+/**
+ * A metric's type: by name, by enum number, or none at all for COUNTER — the enum's zero, which protobuf's JSON form
+ * leaves out (a metric that went through a proto message, Seldon's clients' included, comes back without `type`).
+ */
+export function metricTypeOf(type: unknown): MetricType | undefined {
+  if (type === undefined || type === null) return "COUNTER";
+  if (typeof type === "number") return Number.isInteger(type) ? TYPES[type] : undefined;
+  return TYPES.find((t) => t === type);
+}
 
 /** Seldon's error for anything wrong with a custom metric: a 500, since the model (not the client) made it. */
 export function badMetric(detail: string): SeldonError {
@@ -44,13 +54,14 @@ function validTags(tags: unknown, type: string): Record<string, string> | undefi
 /** One metric in normal form, or undefined when it is not a valid one. */
 function validMetric(item: unknown): SeldonMetric | undefined {
   if (!isPlainObject(item)) return undefined;
-  const { key, type, value, tags } = item;
+  const { key, value, tags } = item;
+  const type = metricTypeOf(item.type);
   if (typeof key !== "string" || !METRIC_NAME.test(key)) return undefined;
-  if (typeof type !== "string" || !TYPES.has(type)) return undefined;
+  if (!type) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
   // A counter only goes up, and a duration is never negative.
   if (value < 0 && type !== "GAUGE") return undefined;
-  const metric: SeldonMetric = { key, type: type as MetricType, value };
+  const metric: SeldonMetric = { key, type, value };
   if (tags !== undefined && tags !== null) {
     const labels = validTags(tags, type);
     if (!labels) return undefined;
@@ -63,8 +74,9 @@ function validMetric(item: unknown): SeldonMetric | undefined {
  * The custom metrics a Seldon component returned (`meta.metrics` or its `metrics()` method), checked and in normal
  * form: a list, a single metric or nothing (`undefined`/`null` -> `[]`). Every item needs a `key` that is a
  * Prometheus metric name, a finite numeric `value` (not negative for COUNTER and TIMER), a `type` of COUNTER, GAUGE
- * or TIMER, and optionally `tags` whose names are label names and whose values are strings or numbers. Anything else
- * throws Seldon's 500 MICROSERVICE_BAD_METRIC "Bad metric created during request: <json of what was returned>".
+ * or TIMER (none is COUNTER, as in protobuf's JSON form), and optionally `tags` whose names are label names and whose
+ * values are strings or numbers. Anything else throws Seldon's 500 MICROSERVICE_BAD_METRIC "Bad metric created
+ * during request: <json of what was returned>".
  */
 export function validateMetrics(value: unknown): SeldonMetric[] {
   if (value === undefined || value === null) return [];

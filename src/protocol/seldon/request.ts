@@ -4,9 +4,10 @@
  */
 import { Buffer } from "node:buffer";
 import { ElementBudget, type TensorLimits } from "../../tensor/index.ts";
-import { chargeSeldon, markTfTensorChecked, readTfTensor } from "./codec.ts";
-import { SeldonError } from "./errors.ts";
+import { chargeSeldon, SeldonError } from "./errors.ts";
+import { metricTypeOf } from "./metrics.ts";
 import { parseHeaderParams, parseMultipart } from "./multipart.ts";
+import { markTfTensorChecked, readTfTensor } from "./tftensor.ts";
 import type { DefaultData, SeldonFeedback, SeldonMessage, SeldonMeta } from "./types.ts";
 
 export interface SeldonHttpRequest {
@@ -188,8 +189,11 @@ function countLeaves(value: unknown[]): number {
 /** A TensorProto: well-formed fields, as many values as its shape (or one, repeated), within the budget. */
 function checkTfTensor(value: unknown, path: string, budget: ElementBudget): void {
   const tensor = checkRecord(value, path);
-  const { shape, values } = readTfTensor(tensor, path);
+  const { shape, values, fromContent } = readTfTensor(tensor, path);
   const size = chargeSeldon(() => budget.shape(shape, path));
+  if (fromContent && values.length !== size) {
+    fail(`${path}.tensor_content`, `holds ${values.length} value${values.length === 1 ? "" : "s"}, but shape [${shape.join(", ")}] needs ${size}`);
+  }
   if (values.length !== size && !(values.length === 1 && size > 1)) {
     fail(path, `has shape [${shape.join(", ")}], which needs ${size} values (or one, repeated), but has ${values.length}`);
   }
@@ -211,8 +215,6 @@ function checkData(value: unknown, path: string, budget: ElementBudget): Default
   return data as DefaultData;
 }
 
-const METRIC_TYPES = new Set(["COUNTER", "GAUGE", "TIMER"]);
-
 function checkMeta(value: unknown, path: string): SeldonMeta {
   const meta = checkRecord(value, path);
   if (meta.puid !== undefined && typeof meta.puid !== "string") fail(`${path}.puid`, `must be a string, got ${describe(meta.puid)}`);
@@ -230,9 +232,11 @@ function checkMeta(value: unknown, path: string): SeldonMeta {
       const at = `${path}.metrics[${i}]`;
       const metric = checkRecord(m, at);
       if (typeof metric.key !== "string") fail(`${at}.key`, `must be a string, got ${describe(metric.key)}`);
-      if (typeof metric.type !== "string" || !METRIC_TYPES.has(metric.type)) {
-        fail(`${at}.type`, `must be COUNTER, GAUGE or TIMER, got ${JSON.stringify(metric.type) ?? describe(metric.type)}`);
-      }
+      const type = metricTypeOf(metric.type);
+      if (!type) fail(`${at}.type`, `must be COUNTER, GAUGE or TIMER, got ${JSON.stringify(metric.type) ?? describe(metric.type)}`);
+      // Normal form from here on: a missing type is COUNTER and a missing value 0 (proto3 JSON leaves both out).
+      if (metric.type !== type) metric.type = type;
+      if (metric.value === undefined || metric.value === null) metric.value = 0;
       if (typeof metric.value !== "number") fail(`${at}.value`, `must be a number, got ${describe(metric.value)}`);
       if (metric.tags !== undefined) checkStringMap(metric.tags, `${at}.tags`);
     });
@@ -264,7 +268,8 @@ function checkMessage(value: unknown, path: string, budget: ElementBudget): Seld
 /**
  * Checks that a decoded request is a SeldonMessage: an object with at most one of data / binData / strData /
  * jsonData (none means empty data), a well-formed `data` (one of tensor, ndarray, tftensor) and `meta`.
- * Returns the same object, typed; throws a 400 `SeldonError` naming the offending field. Its tensor may declare at
+ * Returns the same object, typed (its meta.metrics in normal form: a type and a value on each, as proto3 JSON's
+ * omitted defaults mean); throws a 400 `SeldonError` naming the offending field. Its tensor may declare at
  * most `limits.maxTensorElements` elements (default DEFAULT_MAX_TENSOR_ELEMENTS), a one-value tftensor included.
  */
 export function parseSeldonMessage(value: unknown, limits?: Partial<TensorLimits>): SeldonMessage {

@@ -31,16 +31,30 @@ export interface SeldonStatus {
   status?: "SUCCESS" | "FAILURE" | number;
 }
 
-/** TensorFlow's TensorProto in proto3 JSON (only the fields Seldon users send). */
+/**
+ * TensorFlow's TensorProto in proto3 JSON (only the fields Seldon users send). Requests may spell fields either way:
+ * the .proto's snake_case or the lowerCamelCase json_format.MessageToJson writes (and Seldon's clients send); answers
+ * use lowerCamelCase, with int64 sizes and values as decimal strings, as Seldon's Python wrapper writes them.
+ */
 export interface TfTensor {
   dtype: string;
   tensor_shape?: { dim?: { size: number | string }[] };
-  float_val?: number[];
-  double_val?: number[];
+  tensorShape?: { dim?: { size: number | string }[] };
+  /** The values as raw little-endian bytes, base64 (what tensorflow's make_tensor_proto writes for >1 value). */
+  tensor_content?: string;
+  tensorContent?: string;
+  float_val?: (number | string)[];
+  floatVal?: (number | string)[];
+  double_val?: (number | string)[];
+  doubleVal?: (number | string)[];
   int_val?: number[];
+  intVal?: number[];
   int64_val?: (number | string)[];
+  int64Val?: (number | string)[];
   bool_val?: boolean[];
+  boolVal?: boolean[];
   string_val?: string[];
+  stringVal?: string[];
 }
 
 export interface DefaultData {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { InvalidInput } from "../../errors/index.ts";
+import { parseRewritten, rememberJsonSource, rewriteJsonLiterals } from "../exact-json.ts";
 
 /**
  * TF Serving's JSON dialect: float values may be the bare tokens `NaN`, `Infinity` and `-Infinity` (rapidjson's
@@ -60,78 +61,30 @@ function escapeRegExp(s: string): string {
 
 /**
  * Parses a V1 request body. Standard JSON takes the fast path; a body with `NaN`/`Infinity` tokens is parsed
- * again with those tokens (outside strings) read as numbers.
+ * again with those tokens (outside strings) read as numbers. The source is remembered, so integer literals beyond
+ * ±2^53 can be read exactly for an INT64/UINT64 input later (protocol/exact-json.ts).
  */
 export function parseV1Json(body: Uint8Array | string): unknown {
   const text = typeof body === "string" ? body : decoder.decode(body);
   if (text.trim().length === 0) throw new InvalidInput("JSON Parse error: The document is empty");
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
-    const rewritten = rewriteNonFiniteTokens(text);
-    if (rewritten) {
-      try {
-        return JSON.parse(rewritten.text, (_key, v) => (typeof v === "string" ? rewritten.revive(v) : v));
-      } catch {
-        // Report the original error, whose offsets refer to the text the client sent.
-      }
-    }
-    throw new InvalidInput(`JSON Parse error: ${(err as Error).message}`);
+    value = parseWithNonFiniteTokens(text, err as Error);
   }
+  rememberJsonSource(value, body);
+  return value;
 }
 
-const TOKENS: [string, number][] = [
-  ["-Infinity", Number.NEGATIVE_INFINITY],
-  ["Infinity", Number.POSITIVE_INFINITY],
-  ["-Inf", Number.NEGATIVE_INFINITY],
-  ["Inf", Number.POSITIVE_INFINITY],
-  ["NaN", Number.NaN],
-];
-
-/** Replaces bare NaN/Infinity tokens outside strings by sentinel strings; undefined when there are none. */
-function rewriteNonFiniteTokens(text: string): { text: string; revive: (s: string) => unknown } | undefined {
-  const sentinel = `\u0000${randomBytes(6).toString("hex")}:`;
-  const quotedSentinel = JSON.stringify(sentinel).slice(1, -1);
-  let out = "";
-  let last = 0;
-  let found = false;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-      continue;
-    }
-    if (c === 0x22) {
-      inString = true;
-      continue;
-    }
-    if (c !== 0x4e /* N */ && c !== 0x49 /* I */ && c !== 0x2d /* - */) continue;
-    for (const [token, value] of TOKENS) {
-      if (!text.startsWith(token, i)) continue;
-      const next = text.charCodeAt(i + token.length);
-      if (isIdentifierChar(next)) continue;
-      out += `${text.slice(last, i)}"${quotedSentinel}${tokenIndex(value)}"`;
-      i += token.length - 1;
-      last = i + 1;
-      found = true;
-      break;
+function parseWithNonFiniteTokens(text: string, err: Error): unknown {
+  const rewritten = rewriteJsonLiterals(text, { nonFinite: true });
+  if (rewritten) {
+    try {
+      return parseRewritten(rewritten);
+    } catch {
+      // Report the original error, whose offsets refer to the text the client sent.
     }
   }
-  if (!found) return undefined;
-  out += text.slice(last);
-  const values = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  return {
-    text: out,
-    revive: (s) => (s.length === sentinel.length + 1 && s.startsWith(sentinel) ? values[Number(s.at(-1))] : s),
-  };
-}
-
-function tokenIndex(value: number): number {
-  return Number.isNaN(value) ? 0 : value > 0 ? 1 : 2;
-}
-
-function isIdentifierChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  throw new InvalidInput(`JSON Parse error: ${err.message}`);
 }

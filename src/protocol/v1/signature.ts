@@ -61,7 +61,9 @@ function tensorInfoMap(list: readonly TensorMetadata[]): Record<string, unknown>
 
 /**
  * `GET /v1/models/{m}[/versions/{n}|/labels/{l}]/metadata`: TF Serving's GetModelMetadataResponse with only
- * `signature_def`, whose one signature `serving_default` lists the model's inputs and outputs (-1 = dynamic).
+ * `signature_def`, whose one signature `serving_default` lists the model's inputs and outputs (-1 = dynamic). Every
+ * SignatureDef field is printed, as TF Serving's JSON does (always_print_fields_with_no_presence): inputs, outputs,
+ * method_name and `defaults` (default input values: none here, `{}`).
  */
 export function modelMetadataToTfServing(meta: ModelMetadata, version: string | undefined): Record<string, unknown> {
   const modelSpec: Record<string, unknown> = { name: meta.name, signature_name: "" };
@@ -75,6 +77,7 @@ export function modelMetadataToTfServing(meta: ModelMetadata, version: string | 
             inputs: tensorInfoMap(meta.inputs),
             outputs: tensorInfoMap(meta.outputs),
             method_name: PREDICT_METHOD,
+            defaults: {},
           },
         },
       },

@@ -6,6 +6,7 @@ import {
   elementBudget,
   flattenRectangular,
   formatShape,
+  InexactIntegerError,
   inferShape,
   isBigIntDatatype,
   nest,
@@ -16,6 +17,7 @@ import {
   toFlatValues,
   writeRow,
 } from "../../tensor/index.ts";
+import { exactJson } from "../exact-json.ts";
 import { isPlainObject } from "../json.ts";
 import { type InferRequest, isInferResponse, markInferRequest } from "../types.ts";
 import { decodeB64Values, isB64Object } from "./b64.ts";
@@ -66,10 +68,17 @@ export function* v1ToInferRequestSteps(
   }
   if (!hasInstances && !hasInputs) throw new InvalidInput("Missing 'inputs' or 'instances' key");
   if (inputs.length === 0) throw new InvalidInput("Failed to get input map for signature: this model declares no inputs");
-  const budget = elementBudget(limits);
-  const tensors = hasInstances
-    ? yield* rowsToTensors(body.instances, inputs, budget)
-    : yield* columnsToTensors(body.inputs, inputs, budget);
+  const convert = (b: Record<string, unknown>) =>
+    hasInstances ? rowsToTensors(b.instances, inputs, elementBudget(limits)) : columnsToTensors(b.inputs, inputs, elementBudget(limits));
+  let tensors: Tensor[];
+  try {
+    tensors = yield* convert(body);
+  } catch (err) {
+    // An INT64/UINT64 value beyond ±2^53 that JSON.parse rounded: convert again from the body's exact reading.
+    const exact = err instanceof InvalidInput && err.cause instanceof InexactIntegerError ? exactJson(body) : undefined;
+    if (!isPlainObject(exact)) throw err;
+    tensors = yield* convert(exact);
+  }
   return { request: markInferRequest({ inputs: tensors }), format: hasInstances ? "row" : "columnar" };
 }
 
@@ -207,7 +216,7 @@ function* toTensor(meta: TensorMetadata, values: unknown, shape: number[], budge
     return { name: meta.name, datatype: meta.datatype, shape, data };
   } catch (err) {
     if (err instanceof TensorValueError) {
-      throw new InvalidInput(`Input '${meta.name}' (${meta.datatype} ${formatShape(meta.shape)}) ${err.message}`);
+      throw new InvalidInput(`Input '${meta.name}' (${meta.datatype} ${formatShape(meta.shape)}) ${err.message}`, { cause: err });
     }
     throw err;
   }

@@ -5,12 +5,14 @@ import {
   elementBudget,
   elementCount,
   flatten,
+  InexactIntegerError,
   isDatatype,
   type Parameters,
   type Tensor,
   type TensorLimits,
   TensorValueError,
 } from "../../tensor/index.ts";
+import { exactJson } from "../exact-json.ts";
 import { isPlainObject, parseJsonBody } from "../json.ts";
 import { type InferRequest, markInferRequest, type RequestedOutput } from "../types.ts";
 
@@ -97,12 +99,7 @@ export function decodeInferRequestJson(
       data = decoded;
       offset += binarySize;
     } else if (hasData) {
-      try {
-        data = flatten(input.data, datatype, shape);
-      } catch (err) {
-        if (err instanceof TensorValueError) throw new InvalidInput(`Input '${name}' data ${err.message}`);
-        throw err;
-      }
+      data = decodeJsonData(json, i, input.data, name, datatype, shape);
     } else {
       throw new InvalidInput(`Input '${name}' has neither 'data' nor parameters.binary_data_size`);
     }
@@ -124,6 +121,32 @@ export function decodeInferRequestJson(
   if (requestParams) request.parameters = requestParams;
   if (outputs !== undefined) request.outputs = decodeRequestedOutputs(outputs);
   return markInferRequest(request);
+}
+
+/**
+ * `inputs[index].data` -> tensor data. An INT64/UINT64 value beyond ±2^53 has been rounded by JSON.parse: the
+ * data is then taken from the body's exact reading (exact-json.ts), when its source is known.
+ */
+function decodeJsonData(json: unknown, index: number, value: unknown, name: string, datatype: Tensor["datatype"], shape: number[]): Tensor["data"] {
+  try {
+    try {
+      return flatten(value, datatype, shape);
+    } catch (err) {
+      const exact = err instanceof InexactIntegerError ? exactInputData(json, index, name) : undefined;
+      if (exact === undefined) throw err;
+      return flatten(exact, datatype, shape);
+    }
+  } catch (err) {
+    if (err instanceof TensorValueError) throw new InvalidInput(`Input '${name}' data ${err.message}`);
+    throw err;
+  }
+}
+
+function exactInputData(json: unknown, index: number, name: string): unknown {
+  const exact = exactJson(json);
+  if (!isPlainObject(exact) || !Array.isArray(exact.inputs)) return undefined;
+  const input: unknown = exact.inputs[index];
+  return isPlainObject(input) && input.name === name ? input.data : undefined;
 }
 
 function decodeRequestedOutputs(outputs: unknown): RequestedOutput[] {

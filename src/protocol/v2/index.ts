@@ -8,3 +8,12 @@ export {
   encodeInferRequest,
 } from "./request-encode.ts";
 export { decodeInferResponse, decodeInferResponseJson } from "./response-decode.ts";
+export {
+  type ClassificationContext,
+  classificationCount,
+  classify,
+  classifyOutputs,
+  formatFixed6,
+  MAX_CLASSIFICATION_ELEMENTS,
+} from "./classification.ts";
+export { checkLoadParameters, type TritonRequestOptions, tritonRequestOptions } from "./triton-parameters.ts";

@@ -1,6 +1,14 @@
 import * as ort from "onnxruntime-node";
 import { InvalidInput } from "../../errors/index.ts";
-import { type Datatype, fromUtf8, isBytesData, type Tensor, type TypedArray, utf8 } from "../../tensor/index.ts";
+import {
+  type Datatype,
+  exactUtf8,
+  isBytesData,
+  isWellFormedText,
+  type Tensor,
+  type TypedArray,
+  utf8,
+} from "../../tensor/index.ts";
 
 const TO_ORT: Partial<Record<Datatype, ort.Tensor.Type>> = {
   BOOL: "bool",
@@ -30,12 +38,36 @@ export function datatypeOfOrt(type: string): Datatype | undefined {
   return FROM_ORT[type];
 }
 
-/** tserve tensor -> ORT tensor, sharing the typed array's memory (BYTES become JS strings). */
+/** tserve tensor -> ORT tensor, sharing the typed array's memory (BYTES become JS strings, see ortStrings). */
 export function toOrtTensor(t: Tensor): ort.Tensor {
   const type = TO_ORT[t.datatype];
   if (!type) throw new InvalidInput(`Input '${t.name}': datatype ${t.datatype} is not supported by onnxruntime`);
-  if (isBytesData(t.data)) return new ort.Tensor("string", t.data.map(fromUtf8), t.shape);
+  if (isBytesData(t.data)) return new ort.Tensor("string", ortStrings(t.name, t.data), t.shape);
   return new ort.Tensor(type as "float32", t.data as Float32Array, t.shape);
+}
+
+/**
+ * BYTES elements -> the JS strings an ONNX string tensor is made of, or InvalidInput (400) naming the input and
+ * the element when one cannot be carried exactly. onnxruntime-node takes JS strings and hands each to the runtime
+ * as a NUL-terminated UTF-8 C string: bytes that are not UTF-8 would come back as U+FFFD, and a NUL byte ends the
+ * string there (`\0\xffbin` arrives as ""), so such elements are refused instead of changed. (A batched run that
+ * fails this way is run again request by request by the engine's Batcher: only the request that sent it gets the 400.)
+ */
+export function ortStrings(name: string, data: readonly (Uint8Array | string)[]): string[] {
+  const out = new Array<string>(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const e = data[i];
+    // Tensors built in code (a transformer's, a graph step's) may hold strings: the same rules apply to them.
+    const text = typeof e === "string" ? (isWellFormedText(e) ? e : undefined) : exactUtf8(e);
+    const nul = typeof e === "string" ? e.includes("\0") : e.includes(0);
+    if (text === undefined || nul) {
+      const what = [text === undefined ? "is not valid UTF-8" : "", nul ? "holds a NUL byte" : ""].filter(Boolean).join(" and ");
+      const why = nul ? " (onnxruntime ends a string at its first NUL)" : "";
+      throw new InvalidInput(`Input '${name}' element ${i} ${what}, which an ONNX string tensor cannot carry${why}`);
+    }
+    out[i] = text;
+  }
+  return out;
 }
 
 /** ORT tensor -> tserve tensor; numeric data is used in place. */

@@ -19,8 +19,12 @@ import {
   validateMetrics,
   validateSeldonMetadata,
 } from "../../protocol/seldon/index.ts";
+import { asProtoMessage, encodeFeedback } from "../../protocol/seldon/grpc/index.ts";
 import type { Datatype } from "../../tensor/index.ts";
 import { answerTensor, answerValue, tensorToMessage } from "./bridge.ts";
+import { ALIASES, type SeldonComponentLike } from "./component-like.ts";
+
+export type { SeldonComponentLike } from "./component-like.ts";
 
 /** The `method` label of Seldon's custom metrics. */
 export type SeldonMethod = "predict" | "inputtransform" | "outputtransform" | "router" | "aggregate" | "feedback" | "health";
@@ -44,46 +48,6 @@ export class SeldonNotImplementedError extends Error {
 
 type Fn = (...args: any[]) => unknown;
 
-/** A user's Seldon component: any object with some of these methods (camelCase, or Seldon's snake_case). */
-export interface SeldonComponentLike {
-  predict?(X: any, names: string[], meta: SeldonMeta): unknown;
-  predictRaw?(msg: SeldonMessage): unknown;
-  transformInput?(X: any, names: string[], meta: SeldonMeta): unknown;
-  transformInputRaw?(msg: SeldonMessage): unknown;
-  transformOutput?(X: any, names: string[], meta: SeldonMeta): unknown;
-  transformOutputRaw?(msg: SeldonMessage): unknown;
-  route?(X: any, names: string[], meta: SeldonMeta): unknown;
-  routeRaw?(msg: SeldonMessage): unknown;
-  aggregate?(Xs: any[], namesList: string[][]): unknown;
-  aggregateRaw?(msgs: SeldonMessage[]): unknown;
-  sendFeedback?(features: any, names: string[], reward: number, truth: any, routing: number | undefined): unknown;
-  sendFeedbackRaw?(feedback: SeldonFeedback): unknown;
-  metrics?(): unknown;
-  tags?(): Record<string, unknown> | undefined;
-  classNames?: string[] | (() => string[]);
-  healthStatus?(): unknown;
-  healthStatusRaw?(): unknown;
-  initMetadata?(): unknown;
-  load?(): unknown;
-  unload?(): unknown;
-}
-
-const ALIASES: Record<string, string> = {
-  predictRaw: "predict_raw",
-  transformInput: "transform_input",
-  transformInputRaw: "transform_input_raw",
-  transformOutput: "transform_output",
-  transformOutputRaw: "transform_output_raw",
-  routeRaw: "route_raw",
-  aggregateRaw: "aggregate_raw",
-  sendFeedback: "send_feedback",
-  sendFeedbackRaw: "send_feedback_raw",
-  classNames: "class_names",
-  healthStatus: "health_status",
-  healthStatusRaw: "health_status_raw",
-  initMetadata: "init_metadata",
-};
-
 export interface SeldonComponentOptions extends ModelOptions {
   /** This unit's id in a graph (PREDICTIVE_UNIT_ID): feedback's routing is read under it, requestPath names it. */
   unitId?: string;
@@ -95,9 +59,33 @@ export interface SeldonComponentOptions extends ModelOptions {
   modelMetadataEnv?: string;
 }
 
+/**
+ * How a call reached the component: over REST (and in-process: graphs, V1/V2 clients), or over gRPC with the decoded
+ * protobuf request, which Seldon's deprecated `*Grpc` hooks receive.
+ */
+export type SeldonVia = { transport: "rest" } | { transport: "grpc"; request: unknown };
+
+const REST: SeldonVia = { transport: "rest" };
+
+type HookedMethod = "predict" | "transformInput" | "transformOutput" | "route" | "aggregate";
+
 /** A method's answer: a SeldonResponse's data with its per-request tags and metrics, or the value itself. */
 function unwrap(value: unknown): { data: unknown; tags?: Record<string, unknown>; metrics?: unknown } {
   return isSeldonResponse(value) ? { data: value.data, tags: value.tags, metrics: value.metrics } : { data: value };
+}
+
+/** A metric as a message carries it, with the COUNTER protobuf's JSON form leaves out written in. */
+function withType(metric: SeldonMetric): SeldonMetric {
+  return metric.type === undefined || metric.type === null ? { ...metric, type: "COUNTER" } : metric;
+}
+
+/** What a deprecated feedback hook answered, as Seldon reads it (json_to_seldon_message): nothing is `{}`. */
+function feedbackAnswer(name: string, answer: unknown): SeldonMessage {
+  if (answer === undefined || answer === null) return {};
+  if (typeof answer !== "object" || Array.isArray(answer)) {
+    throw new SeldonError(`${name}() must return a SeldonMessage object or nothing, got ${Array.isArray(answer) ? "an array" : typeof answer}`, 500, "MICROSERVICE_INTERNAL_ERROR");
+  }
+  return answer as SeldonMessage;
 }
 
 const COMPONENT_MARK = Symbol.for("tserve.SeldonComponent");
@@ -211,6 +199,7 @@ export class SeldonComponent extends Model {
       if (err instanceof SeldonNotImplementedError || (err as Error)?.name === "SeldonNotImplementedError") return undefined;
       throw err;
     }
+    if ((result === undefined || result === null) && name === "sendFeedbackRaw") return {};
     if (typeof result !== "object" || result === null || Array.isArray(result)) {
       throw new SeldonError(`${name}() must return a SeldonMessage object, got ${result === null ? "null" : typeof result}`, 500, "MICROSERVICE_INTERNAL_ERROR");
     }
@@ -220,12 +209,32 @@ export class SeldonComponent extends Model {
     return msg;
   }
 
+  /**
+   * Seldon's deprecated hook for this method and transport (`predictRest`, `routeGrpc` …), when the class has one: its
+   * answer goes back as it is, no metrics() or tags() added, as Seldon returns it. A REST hook's answer is a
+   * SeldonMessage in JSON form; a gRPC hook's is the protobuf message to send, marked so that it is sent unchanged.
+   */
+  private async tryDeprecated(method: HookedMethod, via: SeldonVia, request: unknown): Promise<SeldonMessage | undefined> {
+    const name = `${method}${via.transport === "grpc" ? "Grpc" : "Rest"}`;
+    const hook = this.fn(name);
+    if (!hook) return undefined;
+    const answer = await settle(hook(via.transport === "grpc" ? via.request : request));
+    if (answer === undefined || answer === null) return via.transport === "grpc" ? asProtoMessage({}) : {};
+    if (typeof answer !== "object" || Array.isArray(answer)) {
+      throw new SeldonError(`${name}() must return a SeldonMessage object, got ${Array.isArray(answer) ? "an array" : typeof answer}`, 500, "MICROSERVICE_INTERNAL_ERROR");
+    }
+    return via.transport === "grpc" ? asProtoMessage(answer) : (answer as SeldonMessage);
+  }
+
   /** predict, transform-input and transform-output share one shape: payload in, payload out. */
   private async callPayloadMethod(
     msg: SeldonMessage,
     plain: "predict" | "transformInput" | "transformOutput",
     method: SeldonMethod,
+    via: SeldonVia,
   ): Promise<SeldonMessage> {
+    const hooked = await this.tryDeprecated(plain, via, msg);
+    if (hooked) return hooked;
     const raw = await this.tryRaw(`${plain}Raw`, method, msg);
     if (raw) return raw;
     const f = this.fn(plain);
@@ -244,19 +253,21 @@ export class SeldonComponent extends Model {
     });
   }
 
-  seldonPredict(msg: SeldonMessage): Promise<SeldonMessage> {
-    return this.callPayloadMethod(msg, "predict", "predict");
+  seldonPredict(msg: SeldonMessage, via: SeldonVia = REST): Promise<SeldonMessage> {
+    return this.callPayloadMethod(msg, "predict", "predict", via);
   }
 
-  seldonTransformInput(msg: SeldonMessage): Promise<SeldonMessage> {
-    return this.callPayloadMethod(msg, "transformInput", "inputtransform");
+  seldonTransformInput(msg: SeldonMessage, via: SeldonVia = REST): Promise<SeldonMessage> {
+    return this.callPayloadMethod(msg, "transformInput", "inputtransform", via);
   }
 
-  seldonTransformOutput(msg: SeldonMessage): Promise<SeldonMessage> {
-    return this.callPayloadMethod(msg, "transformOutput", "outputtransform");
+  seldonTransformOutput(msg: SeldonMessage, via: SeldonVia = REST): Promise<SeldonMessage> {
+    return this.callPayloadMethod(msg, "transformOutput", "outputtransform", via);
   }
 
-  async seldonRoute(msg: SeldonMessage): Promise<SeldonMessage> {
+  async seldonRoute(msg: SeldonMessage, via: SeldonVia = REST): Promise<SeldonMessage> {
+    const hooked = await this.tryDeprecated("route", via, msg);
+    if (hooked) return hooked;
     const raw = await this.tryRaw("routeRaw", "router", msg);
     if (raw) return raw;
     const f = this.fn("route");
@@ -265,16 +276,21 @@ export class SeldonComponent extends Model {
     if (typeof result !== "number" || !Number.isInteger(result)) {
       throw new SeldonError(`Routing response must be int but got ${JSON.stringify(result) ?? String(result)}`);
     }
-    this.customMetrics("router", runtimeMetrics);
-    // Seldon echoes only the puid; the router's own tags are kept too, so a graph can surface them (seldon-core#1823).
-    const meta = buildMeta(msg.meta, { puidOnly: true });
-    const tags = { ...this.staticTags(), ...runtimeTags };
-    if (Object.keys(tags).length > 0) meta.tags = tags;
-    // [[route]] as an int, as Seldon wraps it: a tftensor request gets DT_INT64 (int64_val), like numpy's int array.
+    const metrics = this.customMetrics("router", runtimeMetrics);
+    // As Seldon answers a route: the request's puid, none of its other meta; the router's tags, metrics and requestPath.
+    const meta = buildMeta(msg.meta?.puid === undefined ? undefined : { puid: msg.meta.puid }, {
+      tags: [this.staticTags(), runtimeTags],
+      metrics,
+      includeMetrics: this.includeMetricsInResponse,
+      requestPath: this.requestPath(),
+    });
+    // [[route]] as an int, as Seldon wraps it: a tftensor request gets DT_INT64 (int64Val), like numpy's int array.
     return { data: arrayData(new NDArray(Float64Array.of(result), [1, 1], "int64"), payloadKind(msg)), meta };
   }
 
-  async seldonAggregate(msgs: SeldonMessage[]): Promise<SeldonMessage> {
+  async seldonAggregate(msgs: SeldonMessage[], via: SeldonVia = REST): Promise<SeldonMessage> {
+    const hooked = await this.tryDeprecated("aggregate", via, { seldonMessages: msgs });
+    if (hooked) return hooked;
     const raw = await this.tryRaw("aggregateRaw", "aggregate", msgs);
     if (raw) return raw;
     const f = this.fn("aggregate");
@@ -290,7 +306,8 @@ export class SeldonComponent extends Model {
       if (m.meta?.tags) merged.tags = { ...merged.tags, ...m.meta.tags };
       if (m.meta?.requestPath) merged.requestPath = { ...merged.requestPath, ...m.meta.requestPath };
       if (m.meta?.routing) merged.routing = { ...merged.routing, ...m.meta.routing };
-      if (m.meta?.metrics) merged.metrics = [...(merged.metrics ?? []), ...m.meta.metrics];
+      // A metric without a type (a COUNTER in protobuf's JSON form) is a COUNTER.
+      if (m.meta?.metrics) merged.metrics = [...(merged.metrics ?? []), ...m.meta.metrics.map(withType)];
     }
     const template: SeldonMessage = { ...msgs[0], meta: merged };
     return buildResponse(result, template, {
@@ -302,9 +319,17 @@ export class SeldonComponent extends Model {
     });
   }
 
-  async seldonSendFeedback(feedback: SeldonFeedback): Promise<SeldonMessage> {
+  async seldonSendFeedback(feedback: SeldonFeedback, via: SeldonVia = REST): Promise<SeldonMessage> {
     const reward = feedback.reward;
     if (typeof reward === "number" && reward !== 0) this.metricsSink?.feedback(this, reward);
+    // Seldon's deprecated feedback hooks, on either transport: the REST one first, given the feedback's JSON.
+    const restHook = this.fn("sendFeedbackRest");
+    const grpcHook = restHook ? undefined : this.fn("sendFeedbackGrpc");
+    if (restHook || grpcHook) {
+      const request = restHook ? feedback : via.transport === "grpc" ? via.request : encodeFeedback(feedback);
+      return feedbackAnswer(restHook ? "sendFeedbackRest" : "sendFeedbackGrpc", await settle((restHook ?? grpcHook)!(request)));
+    }
+    // A raw hook that answers nothing (feedback is often only recorded) answers an empty SeldonMessage.
     const raw = await this.tryRaw("sendFeedbackRaw", "feedback", feedback);
     if (raw) return raw;
     const f = this.fn("sendFeedback");

@@ -306,6 +306,7 @@ describe("metadata and status documents", () => {
               },
               outputs: { n: { dtype: "DT_INT64", tensor_shape: { dim: [], unknown_rank: false }, name: "n" } },
               method_name: "tensorflow/serving/predict",
+              defaults: {},
             },
           },
         },

@@ -264,7 +264,23 @@ export function decodeFeedback(f: ProtoFeedback | undefined | null): SeldonFeedb
 
 // ---- REST JSON -> proto (answers going out) ----
 
-function encodeTfTensor(t: Record<string, unknown>): ProtoTensorProto {
+/** `tensorShape` -> `tensor_shape`: proto3 JSON's lowerCamelCase field names as the .proto spells them. */
+const snakeCase = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** An object's fields under their .proto names; a field spelled both ways keeps the .proto spelling's value. */
+function protoFieldNames(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const name = snakeCase(k);
+    if (name === k || !Object.hasOwn(o, name)) out[name] = v;
+  }
+  return out;
+}
+
+function encodeTfTensor(tensor: Record<string, unknown>): ProtoTensorProto {
+  // Answers spell TensorProto's fields as MessageToJson does (tensorShape, floatVal); protobufjs wants the .proto's.
+  const t = protoFieldNames(tensor);
+  if (isRecord(t.tensor_shape)) t.tensor_shape = protoFieldNames(t.tensor_shape);
   const out: ProtoTensorProto = { ...(t as ProtoTensorProto) };
   if (Array.isArray(t.string_val)) out.string_val = t.string_val.map((s, i) => fromBase64(s, `data.tftensor.string_val[${i}]`));
   if (t.tensor_content !== undefined) out.tensor_content = fromBase64(t.tensor_content, "data.tftensor.tensor_content");
@@ -309,11 +325,28 @@ function encodeStatus(s: Record<string, unknown>): ProtoStatus {
   return out;
 }
 
+const PROTO_MESSAGE = Symbol.for("tserve.seldon.protoMessage");
+
+/**
+ * Marks an answer as a seldon.protos.SeldonMessage already (what Seldon's deprecated `*_grpc` hooks return), so that
+ * encodeSeldonMessage sends it unchanged. A frozen object is copied first.
+ */
+export function asProtoMessage<T extends object>(message: T): T {
+  const target = Object.isExtensible(message) ? message : { ...message };
+  Object.defineProperty(target, PROTO_MESSAGE, { value: true, enumerable: false, configurable: true });
+  return target;
+}
+
+function isProtoMessage(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PROTO_MESSAGE] === true;
+}
+
 /**
  * A REST-JSON SeldonMessage as a seldon.protos.SeldonMessage, reading exactly as the REST routes' JSON would,
- * whatever a component returned (NDArrays, typed arrays, toJSON).
+ * whatever a component returned (NDArrays, typed arrays, toJSON). One marked by asProtoMessage passes unchanged.
  */
 export function encodeSeldonMessage(msg: SeldonMessage | unknown): ProtoSeldonMessage {
+  if (isProtoMessage(msg)) return msg as ProtoSeldonMessage;
   if (isRecord(msg) && isJsonData(msg)) return encodePlain(msg);
   // NDArrays, typed arrays, toJSON() … (a *Raw method's answer): read them as the REST routes' JSON would.
   const text = JSON.stringify(msg);

@@ -1,4 +1,5 @@
 export {
+  asProtoMessage,
   type CustomData,
   decodeFeedback,
   decodeSeldonMessage,

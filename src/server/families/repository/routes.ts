@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { InvalidInput } from "../../../errors/index.ts";
 import type { DataPlane } from "../../../model/index.ts";
-import { isPlainObject, parseJsonBody } from "../../../protocol/index.ts";
+import { isPlainObject, parseJsonBody, v2 } from "../../../protocol/index.ts";
 import type { ModelControl } from "../../model-control.ts";
 import { bodyBytes, sendJson } from "../../rest.ts";
 
@@ -25,6 +25,12 @@ export function registerRepositoryRoutes(app: FastifyInstance, dataplane: DataPl
 
   app.post("/v2/repository/models/:name/load", { onRequest: control.restHook("load") }, async (req, reply) => {
     const { name } = req.params as { name: string };
+    // Triton's override parameters (`config`, `file:…`) are refused, naming them, rather than ignored.
+    const bytes = bodyBytes(req);
+    if (bytes.byteLength > 0) {
+      const body = parseJsonBody(bytes);
+      if (isPlainObject(body) && isPlainObject(body.parameters)) v2.checkLoadParameters(body.parameters);
+    }
     await dataplane.load(name);
     return sendJson(reply, 200, { name, load: true });
   });

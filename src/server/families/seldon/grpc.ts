@@ -27,7 +27,11 @@ export interface SeldonGrpcOptions {
   logger: Logger;
 }
 
-type Handler<Req> = (component: SeldonComponent, request: Req) => Promise<SeldonMessage>;
+/** How a call reached the component: here over gRPC, with the protobuf request for Seldon's deprecated `*_grpc` hooks. */
+type SeldonVia = NonNullable<Parameters<SeldonComponent["seldonPredict"]>[1]>;
+
+/** `via` carries the protobuf request as received. */
+type Handler<Req> = (component: SeldonComponent, request: Req, via: SeldonVia) => Promise<SeldonMessage>;
 
 /**
  * Seldon Core's microservice gRPC API (seldon.protos Generic, Model, Router, Transformer, OutputTransformer,
@@ -52,7 +56,8 @@ export function addSeldonGrpcServices(server: grpcJs.Server, options: SeldonGrpc
     (call, callback) => {
       const run = async () => {
         // Decoded inside invoke, as REST parses inside it: a bad request counts as a failed call in the metrics.
-        const answer = await dataplane.invoke(options.modelName(), undefined, stage, (m) => fn(component(m), decode(call.request)));
+        const via: SeldonVia = { transport: "grpc", request: call.request };
+        const answer = await dataplane.invoke(options.modelName(), undefined, stage, (m) => fn(component(m), decode(call.request), via));
         return encodeSeldonMessage(answer);
       };
       run().then(
@@ -78,12 +83,12 @@ export function addSeldonGrpcServices(server: grpcJs.Server, options: SeldonGrpc
   const list = (p: ProtoSeldonMessageList) => parseMessageList(decodeSeldonMessageList(p), limits);
   const feedback = (p: ProtoFeedback) => parseFeedback(decodeFeedback(p), limits);
 
-  const predict = (name: string) => unary(name, "predict", message, (c, m) => c.seldonPredict(m));
-  const sendFeedback = (name: string) => unary(name, "predict", feedback, (c, f) => c.seldonSendFeedback(f));
-  const transformInput = (name: string) => unary(name, "preprocess", message, (c, m) => c.seldonTransformInput(m));
-  const transformOutput = (name: string) => unary(name, "postprocess", message, (c, m) => c.seldonTransformOutput(m));
-  const route = (name: string) => unary(name, "predict", message, (c, m) => c.seldonRoute(m));
-  const aggregate = (name: string) => unary(name, "predict", list, (c, l) => c.seldonAggregate(l));
+  const predict = (name: string) => unary(name, "predict", message, (c, m, via) => c.seldonPredict(m, via));
+  const sendFeedback = (name: string) => unary(name, "predict", feedback, (c, f, via) => c.seldonSendFeedback(f, via));
+  const transformInput = (name: string) => unary(name, "preprocess", message, (c, m, via) => c.seldonTransformInput(m, via));
+  const transformOutput = (name: string) => unary(name, "postprocess", message, (c, m, via) => c.seldonTransformOutput(m, via));
+  const route = (name: string) => unary(name, "predict", message, (c, m, via) => c.seldonRoute(m, via));
+  const aggregate = (name: string) => unary(name, "predict", list, (c, l, via) => c.seldonAggregate(l, via));
 
   const implementations: Record<SeldonServiceName, grpcJs.UntypedServiceImplementation> = {
     Generic: {

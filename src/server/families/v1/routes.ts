@@ -1,29 +1,50 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { InvalidInput, ModelNotReady, NotFound } from "../../../errors/index.ts";
+import { InvalidInput, ModelNotReady } from "../../../errors/index.ts";
 import type { DataPlane, RequestContext } from "../../../model/index.ts";
 import { v1 } from "../../../protocol/index.ts";
 import { LARGE_JSON_BYTES, parseLargeJson } from "../../json-off-loop.ts";
 import { applyHeaders, bodyBytes, isJsonContentType, requestContext } from "../../rest.ts";
 
 /**
- * `name`, `name/versions/N` or `name/labels/L`, then `/metadata` (GET) or `:verb` (POST): TF Serving's URL grammar
- * (`http_rest_api_util.cc`), matched case-insensitively as TF Serving does; the model name keeps its case.
+ * TF Serving's URL grammar (`http_rest_api_util.cc`), matched case-insensitively as TF Serving does; the model name
+ * keeps its case. GET: `name`, `name/versions/N` or `name/labels/L`, then optionally `/metadata`. POST: the same,
+ * then `:predict`, `:classify` or `:regress` (and KServe's `:explain`). Versions are digits, as TF Serving's `\d+`.
  */
-const V1_PATH = /^([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(?:\/(metadata))?(?::([a-z]+))?$/i;
+const V1_GET_PATH = /^([^/:]+)(?:\/versions\/(\d+)|\/labels\/([^/:]+))?(?:\/(metadata))?$/i;
+const V1_POST_PATH = /^([^/:]+)(?:\/versions\/(\d+)|\/labels\/([^/:]+))?:(predict|classify|regress|explain)$/i;
+const INT64_MAX = 2n ** 63n - 1n;
 
 interface V1Target {
   name: string;
   version?: string;
   label?: string;
   metadata: boolean;
-  verb?: string;
+  verb?: "predict" | "classify" | "regress" | "explain";
 }
 
-/** `rest` is the wildcard as the router hands it over: already percent-decoded once (decoding again broke on `%25`). */
-function parseTarget(rest: string): V1Target {
-  const m = V1_PATH.exec(rest);
-  if (!m) throw new NotFound(`Not Found: /v1/models/${rest}`);
-  return { name: m[1], version: m[2], label: m[3], metadata: m[4] !== undefined, verb: m[5]?.toLowerCase() };
+/**
+ * TF Serving's answer to a path or method its grammar does not parse (`http_rest_api_handler.cc` ProcessRequest):
+ * INVALID_ARGUMENT, 400, "Malformed request: POST /v1/models/m/metadata" (the raw path and query, as sent).
+ */
+function malformed(req: FastifyRequest): InvalidInput {
+  return new InvalidInput(`Malformed request: ${req.method} ${req.url}`);
+}
+
+/**
+ * Parses the path after `/v1/models/` for a GET or a POST; anything else is malformed. `rest` is the wildcard as the
+ * router hands it over: already percent-decoded once (decoding again broke on `%25`).
+ */
+function parseTarget(req: FastifyRequest, method: "GET" | "POST"): V1Target {
+  const rest = (req.params as { "*": string })["*"];
+  const m = (method === "GET" ? V1_GET_PATH : V1_POST_PATH).exec(rest);
+  if (!m) throw malformed(req);
+  const version = m[2];
+  // TF Serving's SimpleAtoi into an int64: digits past its range are not a version.
+  if (version !== undefined && BigInt(version) > INT64_MAX) {
+    throw new InvalidInput(`Failed to convert version: ${version} to numeric.`);
+  }
+  if (method === "GET") return { name: m[1], version, label: m[3], metadata: m[4] !== undefined };
+  return { name: m[1], version, label: m[3], metadata: false, verb: m[4].toLowerCase() as V1Target["verb"] };
 }
 
 /** `[A-Za-z]` classes for a path segment, so find-my-way matches it in any case. */
@@ -43,18 +64,14 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, opt
   const list = async (_req: FastifyRequest, reply: FastifyReply) =>
     sendV1Json(reply, 200, { models: dataplane.modelNames() });
   const getModel = async (req: FastifyRequest, reply: FastifyReply) => {
-    const target = parseTarget((req.params as { "*": string })["*"]);
-    if (target.verb) throw new NotFound(`Not Found: GET ${req.url}; use POST for :${target.verb}`);
+    const target = parseTarget(req, "GET");
     const version = versionOf(dataplane, target);
     if (target.metadata) return modelMetadata(dataplane, reply, target.name, version);
     return modelStatus(dataplane, reply, target.name, version);
   };
   const postModel = async (req: FastifyRequest, reply: FastifyReply) => {
-    const target = parseTarget((req.params as { "*": string })["*"]);
-    const verb = target.verb;
-    if (target.metadata || !verb || !["predict", "explain", "classify", "regress"].includes(verb)) {
-      throw new NotFound(`Not Found: POST ${req.url}; expected :predict, :classify, :regress or :explain`);
-    }
+    const target = parseTarget(req, "POST");
+    const verb = target.verb!;
     const version = versionOf(dataplane, target);
     const ctx = requestContext(req, "v1");
     if (verb === "classify" || verb === "regress") {
@@ -64,18 +81,30 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane, opt
     // Small bodies stay synchronous: no promise per request on the hot path.
     let body = decodeV1Body(req);
     if (body instanceof Promise) body = await body;
-    const result = await dataplane.predictV1(target.name, version, body, ctx, verb as "predict" | "explain");
+    const result = await dataplane.predictV1(target.name, version, body, ctx, verb);
     return sendV1Result(reply, v1.v1Result(result), ctx);
   };
+
+  // What TF Serving's grammar has no route for (a POST to the list, PUT/DELETE/PATCH anywhere) is malformed, 400.
+  const rejectMalformed = async (req: FastifyRequest) => {
+    throw malformed(req);
+  };
+  const OTHER_METHODS = ["PUT", "DELETE", "PATCH"];
 
   app.get("/v1/models", list);
   app.get("/v1/models/*", getModel);
   app.post("/v1/models/*", postModel);
+  app.post("/v1/models", rejectMalformed);
+  app.route({ method: OTHER_METHODS, url: "/v1/models", handler: rejectMalformed });
+  app.route({ method: OTHER_METHODS, url: "/v1/models/*", handler: rejectMalformed });
   // TF Serving matches `(?i)/v1/models…`: other spellings of the two fixed segments reach the same handlers.
   const prefix = `/:v1(^${anyCase("v1")}$)/:models(^${anyCase("models")}$)`;
   app.get(prefix, list);
   app.get(`${prefix}/*`, getModel);
   app.post(`${prefix}/*`, postModel);
+  app.post(prefix, rejectMalformed);
+  app.route({ method: OTHER_METHODS, url: prefix, handler: rejectMalformed });
+  app.route({ method: OTHER_METHODS, url: `${prefix}/*`, handler: rejectMalformed });
 }
 
 /**

@@ -1,11 +1,12 @@
 import * as grpcJs from "@grpc/grpc-js";
 import { InvalidInput, toTServeError, Unsupported } from "../../../errors/index.ts";
 import type { DataPlane, RequestContext } from "../../../model/index.ts";
-import { grpc } from "../../../protocol/index.ts";
+import { encodeModelStatistics, grpc, v2 } from "../../../protocol/index.ts";
 import { boundedStatusDetails } from "../../../protocol/grpc/status.ts";
 import { guardDeserializers, isUndecodable } from "../../grpc-decode.ts";
 import type { Logger } from "../../logger.ts";
 import { type ModelControlAction, ModelControl } from "../../model-control.ts";
+import { classifyResponse, modelConfig } from "./triton.ts";
 
 export interface InferenceServiceOptions {
   dataplane: DataPlane;
@@ -68,9 +69,12 @@ export function addInferenceService(server: grpcJs.Server, options: InferenceSer
   };
 
   const infer = async (msg: grpc.ModelInferRequestMessage, metadata: grpcJs.Metadata) => {
+    // The model first, as Triton and KServe do: an unknown model is NOT_FOUND whatever the request holds.
+    if (msg.model_name) dataplane.resolveVersion(msg.model_name, msg.model_version || undefined);
     const { modelName, modelVersion, request } = grpc.decodeModelInferRequest(msg, dataplane.limits);
-    const response = await dataplane.infer(modelName, modelVersion, request, contextOf(metadata));
-    return grpc.encodeModelInferResponse(response);
+    const options = v2.tritonRequestOptions(request);
+    const response = await dataplane.infer(modelName, modelVersion, request, contextOf(metadata), options);
+    return grpc.encodeModelInferResponse(await classifyResponse(dataplane, modelName, request, response));
   };
 
   const handlers: grpcJs.UntypedServiceImplementation = {
@@ -110,14 +114,23 @@ export function addInferenceService(server: grpcJs.Server, options: InferenceSer
         // The client went away; nothing is left to answer.
       });
     },
+    ModelConfig: unary<grpc.ModelNameVersionMessage, grpc.ModelConfigResponseMessage>(async (call) => {
+      if (!call.request.name) throw new InvalidInput("name is required");
+      return { config: await modelConfig(dataplane, call.request.name, call.request.version || undefined) };
+    }, logger),
+    ModelStatistics: unary<grpc.ModelNameVersionMessage, grpc.ModelStatisticsResponseMessage>(
+      (call) => encodeModelStatistics(dataplane.statistics(call.request.name || undefined, call.request.version || undefined)),
+      logger,
+    ),
     RepositoryIndex: unary<{ repository_name?: string; ready?: boolean }, grpc.RepositoryIndexResponseMessage>((call) => {
       const models = dataplane.index(call.request.ready === true);
       return { models: models.map((m) => ({ name: m.name, version: m.version ?? "", state: m.state, reason: m.reason })) };
     }, logger),
-    RepositoryModelLoad: unary<{ repository_name?: string; model_name?: string }, object>(async (call) => {
+    RepositoryModelLoad: unary<{ repository_name?: string; model_name?: string; parameters?: Record<string, unknown> }, object>(async (call) => {
       authorize("load", call.metadata);
       if (call.request.repository_name) throw new Unsupported("Named repositories are not supported; leave repository_name empty");
       if (!call.request.model_name) throw new InvalidInput("model_name is required");
+      v2.checkLoadParameters(call.request.parameters);
       await dataplane.load(call.request.model_name);
       return {};
     }, logger),

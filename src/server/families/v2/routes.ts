@@ -1,9 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { ModelNotReady, ServerNotReady } from "../../../errors/index.ts";
 import type { DataPlane } from "../../../model/index.ts";
-import { parseJsonBody, v2 } from "../../../protocol/index.ts";
+import { encodeModelStatistics, parseJsonBody, v2 } from "../../../protocol/index.ts";
 import { LARGE_JSON_BYTES, parseLargeJson } from "../../json-off-loop.ts";
 import { applyHeaders, bodyBytes, requestContext, sendJson } from "../../rest.ts";
+import { classifyResponse, modelConfig } from "./triton.ts";
 
 interface ModelParams {
   name: string;
@@ -25,6 +26,23 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
 
   app.get("/v2/models", async (_req, reply) => sendJson(reply, 200, { models: dataplane.modelNames() }));
 
+  // Triton's statistics extension: every READY model version, one model's, or one version's.
+  const stats = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
+    const { name, version } = req.params as Partial<ModelParams>;
+    return sendJson(reply, 200, encodeModelStatistics(dataplane.statistics(name, version)));
+  };
+  app.get("/v2/models/stats", stats);
+  app.get("/v2/models/:name/stats", stats);
+  app.get("/v2/models/:name/versions/:version/stats", stats);
+
+  // Triton's model configuration extension.
+  const config = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
+    const { name, version } = req.params as ModelParams;
+    return sendJson(reply, 200, await modelConfig(dataplane, name, version));
+  };
+  app.get("/v2/models/:name/config", config);
+  app.get("/v2/models/:name/versions/:version/config", config);
+
   const metadata = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const { name, version } = req.params as ModelParams;
     return sendJson(reply, 200, v2.encodeModelMetadata(await dataplane.modelMetadata(name, version)));
@@ -42,6 +60,8 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
 
   const infer = async (req: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => {
     const { name, version } = req.params as ModelParams;
+    // The model first, as Triton and KServe do: an unknown model is 404 whatever the body holds.
+    dataplane.resolveVersion(name, version);
     const ctx = requestContext(req, "v2");
     const bytes = bodyBytes(req);
     const headerLength = req.headers["inference-header-content-length"];
@@ -50,7 +70,8 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
       headerLength === undefined && bytes.byteLength >= LARGE_JSON_BYTES
         ? v2.decodeInferRequestJson(await parseLargeJson(bytes, (b) => parseJsonBody(b, "inference request header")), new Uint8Array(0), dataplane.limits)
         : v2.decodeInferRequest(bytes, headerLength, dataplane.limits);
-    const response = await dataplane.infer(name, version, request, ctx);
+    const options = v2.tritonRequestOptions(request);
+    const response = await classifyResponse(dataplane, name, request, await dataplane.infer(name, version, request, ctx, options));
     const encoded = v2.encodeInferResponse(response, request);
     applyHeaders(reply, ctx);
     if (encoded.inferenceHeaderContentLength !== undefined) {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  arrayToTfTensor,
   buildMeta,
   buildResponse,
   dataToArray,
@@ -9,10 +8,11 @@ import {
   messagePayload,
   payloadKind,
   SeldonResponse,
-  tfTensorToArray,
 } from "../../../../src/protocol/seldon/codec.ts";
 import { SeldonError } from "../../../../src/protocol/seldon/errors.ts";
 import { NDArray } from "../../../../src/protocol/seldon/ndarray.ts";
+import { parseSeldonMessage } from "../../../../src/protocol/seldon/request.ts";
+import { arrayToTfTensor, tfTensorToArray } from "../../../../src/protocol/seldon/tftensor.ts";
 import type { SeldonMessage, TfTensor } from "../../../../src/protocol/seldon/types.ts";
 
 function seldonError(fn: () => unknown): SeldonError {
@@ -226,26 +226,39 @@ describe("buildResponse: Seldon's construct_response_json", () => {
     expect(one.data?.names).toEqual([]);
   });
 
-  it("tftensor in, numbers out -> tftensor with the dtype of the values", () => {
+  it("tftensor in, numbers out -> tftensor keeping the request's float dtype, in Seldon's camelCase JSON", () => {
     const ints = buildResponse([[1, 2]], TFTENSOR_REQ);
-    expect(ints.data?.tftensor).toEqual({
-      dtype: "DT_INT64",
-      tensor_shape: { dim: [{ size: 1 }, { size: 2 }] },
-      int64_val: ["1", "2"],
-    });
-    const floats = buildResponse([[1.5, 2]], TFTENSOR_REQ);
-    expect(floats.data?.tftensor).toEqual({
-      dtype: "DT_DOUBLE",
-      tensor_shape: { dim: [{ size: 1 }, { size: 2 }] },
-      double_val: [1.5, 2],
-    });
+    expect(ints.data?.tftensor).toEqual({ dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "1" }, { size: "2" }] }, floatVal: [1, 2] });
+    const floats = buildResponse([[1.5, 0.1 + 0.2]], TFTENSOR_REQ);
+    // float32 values written as float32 prints them (0.3, not 0.30000001192092896), as MessageToJson does
+    expect(floats.data?.tftensor).toEqual({ dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "1" }, { size: "2" }] }, floatVal: [1.5, 0.3] });
     expect(floats.data?.names).toEqual(["t:0", "t:1"]);
+  });
+
+  it("a DT_DOUBLE request answers DT_DOUBLE; an integer request keeps its dtype while the values fit it", () => {
+    const tf = (dtype: string, field: string, values: unknown[]): SeldonMessage =>
+      ({ data: { tftensor: { dtype, tensorShape: { dim: [{ size: String(values.length) }] }, [field]: values } } }) as SeldonMessage;
+    expect(buildResponse([3, 4], tf("DT_DOUBLE", "doubleVal", [1, 2])).data?.tftensor).toEqual({
+      dtype: "DT_DOUBLE",
+      tensorShape: { dim: [{ size: "2" }] },
+      doubleVal: [3, 4],
+    });
+    expect(buildResponse([3, -4], tf("DT_INT32", "intVal", [1, 2])).data?.tftensor).toEqual({
+      dtype: "DT_INT32",
+      tensorShape: { dim: [{ size: "2" }] },
+      intVal: [3, -4],
+    });
+    // -4 does not fit DT_UINT8, and 1.5 is no integer: numpy's defaults then
+    expect(buildResponse([3, -4], tf("DT_UINT8", "intVal", [1, 2])).data?.tftensor).toMatchObject({ dtype: "DT_INT64", int64Val: ["3", "-4"] });
+    expect(buildResponse([1.5], tf("DT_INT64", "int64Val", ["1"])).data?.tftensor).toMatchObject({ dtype: "DT_DOUBLE", doubleVal: [1.5] });
+    // non-finite floats as proto3 JSON writes them
+    expect(buildResponse([Number.NaN, Number.NEGATIVE_INFINITY], tf("DT_DOUBLE", "doubleVal", [1, 2])).data?.tftensor?.doubleVal).toEqual(["NaN", "-Infinity"]);
   });
 
   it("a float tftensor passed through stays a float tftensor", () => {
     const x = messagePayload(TFTENSOR_REQ);
     const out = buildResponse(x, TFTENSOR_REQ);
-    expect(out.data?.tftensor?.dtype).toMatch(/^DT_(FLOAT|DOUBLE)$/);
+    expect(out.data?.tftensor?.dtype).toBe("DT_FLOAT");
     expect(tfTensorToArray(out.data!.tftensor!).toArray()).toEqual([[1, 2]]);
   });
 
@@ -363,7 +376,7 @@ describe("tftensor", () => {
     ];
     for (const a of arrays) {
       const t = arrayToTfTensor(a);
-      expect(t.tensor_shape?.dim?.map((d) => Number(d.size))).toEqual(a.shape);
+      expect(t.tensorShape?.dim?.map((d) => d.size)).toEqual(a.shape.map(String));
       const back = tfTensorToArray(JSON.parse(JSON.stringify(t)));
       expect(back.shape).toEqual(a.shape);
       expect(back.toArray()).toEqual(a.toArray());
@@ -372,6 +385,41 @@ describe("tftensor", () => {
     expect(arrayToTfTensor(NDArray.from([1.5])).dtype).toBe("DT_DOUBLE");
     expect(arrayToTfTensor(NDArray.from([true])).dtype).toBe("DT_BOOL");
     expect(arrayToTfTensor(NDArray.from(["s"])).dtype).toBe("DT_STRING");
+    // a scalar has a shape with no dims; an empty array no values, as MessageToJson leaves them out
+    expect(arrayToTfTensor(NDArray.from(7))).toEqual({ dtype: "DT_INT64", tensorShape: {}, int64Val: ["7"] });
+    expect(arrayToTfTensor(NDArray.from([]))).toEqual({ dtype: "DT_DOUBLE", tensorShape: { dim: [{ size: "0" }] } });
+  });
+
+  it("reads tensor_content, where tensorflow's make_tensor_proto puts more than one value", () => {
+    const b64 = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+    const floats = { dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "2" }, { size: "2" }] }, tensorContent: b64(Float32Array.of(1.5, 2.25, -3, 0.5)) };
+    expect(tfTensorToArray(floats as TfTensor).toArray()).toEqual([
+      [1.5, 2.25],
+      [-3, 0.5],
+    ]);
+    const ints = { dtype: "DT_INT64", tensor_shape: { dim: [{ size: "2" }] }, tensor_content: b64(BigInt64Array.of(1n, -2n)) };
+    const a = tfTensorToArray(ints as TfTensor);
+    expect([a.dtype, a.toArray()]).toEqual(["int64", [1, -2]]);
+    const half = { dtype: "DT_HALF", tensorShape: { dim: [{ size: "2" }] }, tensorContent: b64(Uint16Array.of(0x3e00, 0xc000)) };
+    expect(tfTensorToArray(half as TfTensor).toArray()).toEqual([1.5, -2]);
+    const bools = { dtype: "DT_BOOL", tensorShape: { dim: [{ size: "3" }] }, tensorContent: b64(Uint8Array.of(1, 0, 1)) };
+    expect(tfTensorToArray(bools as TfTensor).toArray()).toEqual([true, false, true]);
+  });
+
+  it("refuses tensor_content that does not hold the shape's values, with 400", () => {
+    const b64 = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+    const cases: [unknown, RegExp][] = [
+      [{ dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "3" }] }, tensorContent: b64(Float32Array.of(1, 2)) }, /holds 2 values, but shape \[3\] needs 3/],
+      [{ dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "4" }] }, tensorContent: b64(Float32Array.of(1)) }, /holds 1 value, but shape \[4\] needs 4/],
+      [{ dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "1" }] }, tensorContent: b64(Uint8Array.of(1, 2, 3)) }, /3 bytes is not a whole number of DT_FLOAT values/],
+      [{ dtype: "DT_STRING", tensorShape: { dim: [{ size: "1" }] }, tensorContent: "aGk=" }, /cannot hold DT_STRING/],
+      [{ dtype: "DT_FLOAT", tensorShape: { dim: [{ size: "1" }] }, tensorContent: 5 }, /tensor_content: must be a base64 string/],
+    ];
+    for (const [tftensor, message] of cases) {
+      const e = seldonError(() => parseSeldonMessage({ data: { tftensor } }));
+      expect(e.status).toBe(400);
+      expect(e.message).toMatch(message);
+    }
   });
 
   it("rejects unknown dtypes and shape/value mismatches with 400", () => {

@@ -31,6 +31,15 @@ describe("validateMetrics: what a component may return", () => {
     expect(validateMetrics(metrics)).toEqual(metrics);
   });
 
+  it("reads a missing type as COUNTER, the enum's zero that protobuf's JSON form leaves out, and types by number", () => {
+    expect(validateMetrics([{ key: "mycounter", value: 1 }])).toEqual([{ key: "mycounter", type: "COUNTER", value: 1 }]);
+    expect(validateMetrics([{ key: "c", type: null, value: 2 }])).toEqual([{ key: "c", type: "COUNTER", value: 2 }]);
+    expect(validateMetrics([{ key: "g", type: 1, value: -1 }, { key: "t", type: 2, value: 5 }])).toEqual([
+      { key: "g", type: "GAUGE", value: -1 },
+      { key: "t", type: "TIMER", value: 5 },
+    ]);
+  });
+
   it("accepts a single metric object as a list of one", () => {
     expect(validateMetrics({ type: "GAUGE", key: "g", value: 3 })).toEqual([{ type: "GAUGE", key: "g", value: 3 }]);
   });
@@ -59,7 +68,7 @@ describe("validateMetrics: bad metrics are Seldon's 500 MICROSERVICE_BAD_METRIC"
   it("quotes the whole value returned in the message, as Seldon does", () => {
     const value = [{ type: "COUNTER", key: "ok", value: 1 }, { type: "COUNTER", value: 1 }];
     expect(badMetric(value).message).toBe(`Bad metric created during request: ${JSON.stringify(value)}`);
-    expect(badMetric({ key: "x", value: 1 }).message).toBe('Bad metric created during request: {"key":"x","value":1}');
+    expect(badMetric({ key: "x", type: "HISTOGRAM", value: 1 }).message).toBe('Bad metric created during request: {"key":"x","type":"HISTOGRAM","value":1}');
   });
 
   const cases: [string, unknown][] = [
@@ -74,8 +83,8 @@ describe("validateMetrics: bad metrics are Seldon's 500 MICROSERVICE_BAD_METRIC"
     ["a boolean value", [{ type: "GAUGE", key: "g", value: true }]],
     ["a NaN value", [{ type: "GAUGE", key: "g", value: Number.NaN }]],
     ["an infinite value", [{ type: "GAUGE", key: "g", value: Number.POSITIVE_INFINITY }]],
-    ["a missing type", [{ key: "c", value: 1 }]],
     ["an unknown type", [{ type: "HISTOGRAM", key: "c", value: 1 }]],
+    ["an unknown type number", [{ type: 3, key: "c", value: 1 }]],
     ["a lower-case type", [{ type: "counter", key: "c", value: 1 }]],
     ["a negative counter", [{ type: "COUNTER", key: "c", value: -1 }]],
     ["a negative timer", [{ type: "TIMER", key: "t", value: -0.5 }]],

@@ -233,6 +233,26 @@ describe("parseSeldonMessage: valid messages", () => {
     expect(parseSeldonMessage(message)).toEqual(message);
   });
 
+  it("reads metrics in protobuf's JSON form: no type is COUNTER, no value is 0, a type may be its enum number", () => {
+    // What SeldonClient sends back in a feedback's response after json_to_seldon_message / MessageToJson.
+    const feedback = parseFeedback({
+      request: { data: { ndarray: [[1.0, 2.0]] } },
+      response: {
+        meta: { metrics: [{ key: "mycounter", value: 1.0 }, { key: "mygauge", type: "GAUGE" }, { key: "t", type: 2, value: 3 }] },
+        data: { ndarray: [[1.0, 2.0]] },
+      },
+      reward: 1.0,
+    });
+    expect(feedback.response?.meta?.metrics).toEqual([
+      { key: "mycounter", type: "COUNTER", value: 1 },
+      { key: "mygauge", type: "GAUGE", value: 0 },
+      { key: "t", type: "TIMER", value: 3 },
+    ]);
+    expect(parseSeldonMessage({ meta: { metrics: [{ key: "c", type: null, value: 2 }] }, strData: "x" }).meta?.metrics).toEqual([
+      { key: "c", type: "COUNTER", value: 2 },
+    ]);
+  });
+
   it("accepts a scalar tensor (shape [] holds one value) and an empty one", () => {
     expect(() => parseSeldonMessage({ data: { tensor: { shape: [], values: [3] } } })).not.toThrow();
     expect(() => parseSeldonMessage({ data: { tensor: { shape: [0, 4], values: [] } } })).not.toThrow();
