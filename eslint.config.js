@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "coverage/", "bench/.out/", "ui/dist/"] },
+  { ignores: ["**/node_modules/", "**/dist/", "coverage/", "bench/.out/", "ui/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { CheckResult } from "./checks.ts";
 import type { ManagedProcess } from "./processes.ts";
 
-export const PROTO_PATH = fileURLToPath(new URL("../src/protocol/grpc/inference.proto", import.meta.url));
+export const PROTO_PATH = fileURLToPath(new URL("../packages/server/src/protocol/grpc/inference.proto", import.meta.url));
 export const SERVICE = "inference.GRPCInferenceService";
 export const MODEL_INFER_PATH = `/${SERVICE}/ModelInfer`;
 export const SERVER_READY_PATH = `/${SERVICE}/ServerReady`;

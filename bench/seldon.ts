@@ -28,7 +28,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, relative } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import type { SeldonComponent } from "../src/runtime/seldon/component.ts";
+import type { SeldonComponent } from "../packages/server/src/runtime/seldon/component.ts";
 import { identity, type SeldonData } from "./baselines/bare-seldon.ts";
 import type { CapturedResponse } from "./checks.ts";
 import type { BenchConfig } from "./config.ts";
@@ -307,8 +307,8 @@ async function timeCalls(fn: () => Promise<string>, budgetMs: number): Promise<n
  */
 async function measureCodec(ctx: StageContext): Promise<CodecResult[]> {
   // Loaded here, not at the top: the other stages treat tserve as a black box and need none of src/.
-  const { SeldonComponent: Component } = await import("../src/runtime/seldon/component.ts");
-  const { decodeSeldonRequest, parseSeldonMessage } = await import("../src/protocol/seldon/index.ts");
+  const { SeldonComponent: Component } = await import("../packages/server/src/runtime/seldon/component.ts");
+  const { decodeSeldonRequest, parseSeldonMessage } = await import("../packages/server/src/protocol/seldon/index.ts");
   const { default: Identity } = await import("./fixtures/seldon-identity.ts");
   const component: SeldonComponent = new Component(new Identity(), "identity");
   const out: CodecResult[] = [];

@@ -10,8 +10,8 @@
 import { resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
-import { createPooledSession } from "../src/runtime/onnx/session-pool.ts";
-import { createOrtSession, type OrtSession } from "../src/runtime/onnx/session.ts";
+import { createPooledSession } from "../packages/server/src/runtime/onnx/session-pool.ts";
+import { createOrtSession, type OrtSession } from "../packages/server/src/runtime/onnx/session.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { SampleBuffer, summarize } from "./stats.ts";
 

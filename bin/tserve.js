@@ -1,8 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, which also lets users hand us .ts model files without a build step.
-import { register } from "tsx/esm/api";
-
-register();
-const { main } = await import("../src/cli/main.ts");
-const code = await main(process.argv.slice(2));
-if (code !== 0) process.exit(code);
+// The repository's shortcut to the CLI of the @tserve/server workspace (packages/server), so that `node bin/tserve.js`
+// works from a checkout as the examples show; installed users run `npx tserve` instead.
+import "../packages/server/bin/tserve.js";

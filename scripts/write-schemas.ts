@@ -14,8 +14,8 @@ import {
   inferenceGraphSchemaText,
   SELDON_DEPLOYMENT_SCHEMA_FILE,
   seldonDeploymentSchemaText,
-} from "../src/graph/index.ts";
-import { MODEL_SETTINGS_SCHEMA_FILE, modelSettingsSchemaText } from "../src/runtime/index.ts";
+} from "../packages/server/src/graph/index.ts";
+import { MODEL_SETTINGS_SCHEMA_FILE, modelSettingsSchemaText } from "../packages/server/src/runtime/index.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const files: [string, string][] = [

@@ -3,7 +3,7 @@
  * Resize(256) -> CenterCrop(224) -> ToTensor() -> Normalize(ImageNet mean/std), as a float32 NCHW tensor.
  */
 import sharp, { type OutputInfo } from "sharp";
-import { InvalidInput } from "../../src/index.ts";
+import { InvalidInput } from "../../packages/server/src/index.ts";
 
 export const RESIZE = 256;
 export const CROP = 224;

@@ -15,7 +15,7 @@ import {
   type ModelOptions,
   OnnxModel,
   type RequestContext,
-} from "../../src/index.ts";
+} from "../../packages/server/src/index.ts";
 import { CROP, decodeBase64, imageToTensor, softmax, stackBatch, topK } from "./image.ts";
 
 /** Files live next to this module, wherever the server was started from. */

@@ -18,7 +18,7 @@ import {
   type ModelOptions,
   OnnxModel,
   type RequestContext,
-} from "../../src/index.ts";
+} from "../../packages/server/src/index.ts";
 import { CROP, decodeBase64, imageToTensor, softmax, stackBatch } from "../custom-model/image.ts";
 
 /** The preprocessed batch that `preprocess` hands to `predict`. */

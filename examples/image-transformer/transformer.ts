@@ -23,7 +23,7 @@ import {
   Model,
   type RequestContext,
   toNested,
-} from "../../src/index.ts";
+} from "../../packages/server/src/index.ts";
 // The preprocessing and the labels are the custom-model example's, so both examples classify alike.
 import { CROP, decodeBase64, imageToTensor, softmax, stackBatch, topK } from "../custom-model/image.ts";
 import { LABELS_PATH, TOP_K } from "../custom-model/model.ts";

@@ -1,4 +1,4 @@
-import { type NDArray, SeldonError } from "../../src/index.ts";
+import { type NDArray, SeldonError } from "../../packages/server/src/index.ts";
 
 /**
  * A Seldon COMBINER: the element-wise mean of its children's answers (for two classifiers, the mean of their

@@ -1,4 +1,4 @@
-import { type NDArray, SeldonError, type SeldonMetric } from "../../src/index.ts";
+import { type NDArray, SeldonError, type SeldonMetric } from "../../packages/server/src/index.ts";
 
 /** The node's `parameters` in the SeldonDeployment, typed by tserve (INT and FLOAT become numbers). */
 export interface EpsilonGreedyParameters {

@@ -1,4 +1,4 @@
-import type { NDArray } from "../../src/index.ts";
+import type { NDArray } from "../../packages/server/src/index.ts";
 import { irisMetadata, nearestMean, SPECIES } from "./iris.ts";
 
 /** model-b: names the species from the petals alone (length and width), which tell the three apart far better. */

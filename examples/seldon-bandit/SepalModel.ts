@@ -1,4 +1,4 @@
-import type { NDArray } from "../../src/index.ts";
+import type { NDArray } from "../../packages/server/src/index.ts";
 import { irisMetadata, nearestMean, SPECIES } from "./iris.ts";
 
 /** model-a: names the species from the sepals alone (length and width), which overlap between versicolor and virginica. */

@@ -1,5 +1,5 @@
 /** What the two example models share: Fisher's iris classes, their mean measurements, and a nearest-mean classifier. */
-import { NDArray, SeldonError } from "../../src/index.ts";
+import { NDArray, SeldonError } from "../../packages/server/src/index.ts";
 
 export const SPECIES = ["setosa", "versicolor", "virginica"];
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import PetalModel from "../../examples/seldon-bandit/PetalModel.ts";
 import SepalModel from "../../examples/seldon-bandit/SepalModel.ts";
-import { NDArray } from "../../src/index.ts";
+import { NDArray } from "../../packages/server/src/index.ts";
 import { freePort, ROOT, startCli, stopCli } from "../helpers/server.ts";
 import { type Curl, expectClose, fencedBlocks, parseCurl, send, shellWords } from "./readme.ts";
 

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { type Model, ModelServer, type ModelServerOptions } from "../../src/index.ts";
+import { type Model, ModelServer, type ModelServerOptions } from "../../packages/server/src/index.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));

@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { InferenceGRPCClient } from "../../src/index.ts";
+import { InferenceGRPCClient } from "../../packages/server/src/index.ts";
 import { envWithout, freePort, runCli, type RunningCli, startCli } from "../helpers/server.ts";
 import { expectError, get, IRIS_DIR, MODULES, post, ROOT, type Running, startWith } from "./util.ts";
 

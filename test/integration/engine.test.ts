@@ -1,7 +1,7 @@
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InferenceGRPCClient, InferInput, InferenceServerError } from "../../src/index.ts";
+import { InferenceGRPCClient, InferInput, InferenceServerError } from "../../packages/server/src/index.ts";
 import { FIXTURE_MODELS, float32Bytes, binaryBody, postBytes, type Running, startWith, tempRepo } from "./util.ts";
 
 /**

@@ -9,8 +9,8 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toGraph } from "../../src/graph/spec.ts";
-import { ModelServer, OpenBayesPredictor, type PredictArgs, SeldonComponent, type SeldonComponentLike } from "../../src/index.ts";
+import { toGraph } from "../../packages/server/src/graph/spec.ts";
+import { ModelServer, OpenBayesPredictor, type PredictArgs, SeldonComponent, type SeldonComponentLike } from "../../packages/server/src/index.ts";
 import { startGraph as startSeldonGraph } from "../fixtures/seldon/graphs/harness.ts";
 import { FIXTURES, IRIS_DIR, type Running, startWith } from "./util.ts";
 

@@ -1,6 +1,6 @@
 import * as grpcJs from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { BUILTIN_FAMILIES, defineFamily, type Model, type ModelServer, type ProtocolFamily } from "../../src/index.ts";
+import { BUILTIN_FAMILIES, defineFamily, type Model, type ModelServer, type ProtocolFamily } from "../../packages/server/src/index.ts";
 import { IRIS_REPO, startServer } from "../helpers/server.ts";
 
 /**

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startCli, stopCli } from "../helpers/server.ts";
 import { get, post, ROOT } from "./util.ts";
 
-const TSERVE = pathToFileURL(join(ROOT, "src", "index.ts")).href;
+const TSERVE = pathToFileURL(join(ROOT, "packages", "server", "src", "index.ts")).href;
 
 /**
  * A module model whose `predict` answers with how many times this model has been loaded in the process (kept on
@@ -51,9 +51,10 @@ const faultyModels = (release: string): Record<string, string> => ({
     holdReloadUntil: release,
     onPredict: `setTimeout(() => { throw new Error("timer fault from the timer model"); }, 20);`,
   }),
-  // A promise the model started in predict and never awaited, rejected later.
+  // A promise the model started in predict and never awaited, rejected later; once per loaded instance, so that the
+  // test's polling does not queue up rejections that fault the reloaded instance too (a reload can take ~1 ms).
   rejecter: moduleModel("rejecter", {
-    onPredict: `void (async () => { await new Promise((r) => setTimeout(r, 20)); throw new Error("rejection from the rejecter model"); })();`,
+    onPredict: `if (!(this as any).rejected) { (this as any).rejected = true; void (async () => { await new Promise((r) => setTimeout(r, 20)); throw new Error("rejection from the rejecter model"); })(); }`,
   }),
   // A throw in a queueMicrotask callback: like every stray error, attributed by the model's file in its stack.
   microtask: moduleModel("microtask", {

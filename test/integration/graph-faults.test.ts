@@ -11,7 +11,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { toSeldonGraphSpec } from "../../src/graph/index.ts";
+import { toSeldonGraphSpec } from "../../packages/server/src/graph/index.ts";
 import { call, ROUTER_ERROR, type RunningGraph, startGraph } from "../fixtures/graphs/harness.ts";
 import { type StepServer, startStep } from "../fixtures/graphs/step-server.ts";
 import { envWithout, freePort, runCli, type RunningCli, startCli, startServer, stopCli } from "../helpers/server.ts";

@@ -17,14 +17,14 @@ import {
   type InferResult,
   InvalidInput,
   type Tensor,
-} from "../../src/index.ts";
+} from "../../packages/server/src/index.ts";
 import {
   decodeModelInferRequest,
   encodeModelInferResponse,
   inferencePackageDefinition,
   type ModelInferRequestMessage,
   type ModelInferResponseMessage,
-} from "../../src/protocol/grpc/index.ts";
+} from "../../packages/server/src/protocol/grpc/index.ts";
 import EchoModel from "../fixtures/modules/echo.ts";
 import { freePort } from "../helpers/server.ts";
 import { IRIS_DIR, MULTI_IO_DIR, type Running, startWith, tempRepo, TYPES_DIR } from "./util.ts";

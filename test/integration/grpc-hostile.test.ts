@@ -7,9 +7,9 @@
  */
 import * as grpcJs from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelServer, SeldonComponent } from "../../src/index.ts";
-import { inferencePackageDefinition } from "../../src/protocol/grpc/index.ts";
-import { seldonPackageDefinition } from "../../src/protocol/seldon/grpc/index.ts";
+import { ModelServer, SeldonComponent } from "../../packages/server/src/index.ts";
+import { inferencePackageDefinition } from "../../packages/server/src/protocol/grpc/index.ts";
+import { seldonPackageDefinition } from "../../packages/server/src/protocol/seldon/grpc/index.ts";
 import { IRIS_DIR, type Running, startWith } from "./util.ts";
 
 const Code = grpcJs.status;

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { numberToHalf } from "../../src/tensor/index.ts";
+import { numberToHalf } from "../../packages/server/src/tensor/index.ts";
 import DoublerModel from "../fixtures/modules/doubler.ts";
 import StrictModel from "../fixtures/modules/strict.ts";
 import ThrowingModel from "../fixtures/modules/thrower.ts";

@@ -4,12 +4,12 @@
  */
 import * as grpcJs from "@grpc/grpc-js";
 import { expect } from "vitest";
-import { inferencePackageDefinition } from "../../src/protocol/grpc/index.ts";
+import { inferencePackageDefinition } from "../../packages/server/src/protocol/grpc/index.ts";
 import type {
   ModelInferRequestMessage,
   ModelInferResponseMessage,
   ModelStreamInferResponseMessage,
-} from "../../src/protocol/grpc/index.ts";
+} from "../../packages/server/src/protocol/grpc/index.ts";
 
 export type { ModelInferRequestMessage, ModelInferResponseMessage, ModelStreamInferResponseMessage };
 

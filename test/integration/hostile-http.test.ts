@@ -9,7 +9,7 @@ import { once } from "node:events";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelServer, SeldonComponent, type SeldonComponentLike } from "../../src/index.ts";
+import { ModelServer, SeldonComponent, type SeldonComponentLike } from "../../packages/server/src/index.ts";
 import { IRIS_DIR, rawRequest, type Running, startWith } from "./util.ts";
 
 const quiet = { log() {} };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ModelServer } from "../../src/index.ts";
+import type { ModelServer } from "../../packages/server/src/index.ts";
 import { IRIS_REPO, startServer } from "../helpers/server.ts";
 
 describe("iris smoke", () => {

@@ -1,8 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/server/logger.ts";
-import { ModelServer } from "../../src/server/model-server.ts";
+import { createLogger } from "../../packages/server/src/server/logger.ts";
+import { ModelServer } from "../../packages/server/src/server/model-server.ts";
 import { freePort, runCli, startCli, stopCli } from "../helpers/server.ts";
 
 const MODEL = "test/fixtures/models/scale";

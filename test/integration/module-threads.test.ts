@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { threadId } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ThreadedModuleModel } from "../../src/runtime/module/threaded-model.ts";
+import { ThreadedModuleModel } from "../../packages/server/src/runtime/module/threaded-model.ts";
 import { expectError, FIXTURES, get, post, ROOT, type Running, startWith } from "./util.ts";
 
 /** A TypeScript model with `instanceCount` in its model-settings.json runs on that many worker threads. */
@@ -132,7 +132,7 @@ describe("a threaded TypeScript model that cannot be served", () => {
 
   it("a load() error in its workers, or a transformer, is UNAVAILABLE with the reason", async () => {
     root = await mkdtemp(join(tmpdir(), "tserve-threads-"));
-    const tserve = pathToFileURL(join(ROOT, "src", "index.ts")).href;
+    const tserve = pathToFileURL(join(ROOT, "packages", "server", "src", "index.ts")).href;
     const models: Record<string, string> = {
       broken: `import { InvalidInput, Model } from ${JSON.stringify(tserve)};
 export default class Broken extends Model {

@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "@msgpack/msgpack";
 import { afterAll, describe, expect, it } from "vitest";
-import { discoverModel } from "../../src/model/index.ts";
-import { detectOpenBayesSource } from "../../src/runtime/index.ts";
+import { discoverModel } from "../../packages/server/src/model/index.ts";
+import { detectOpenBayesSource } from "../../packages/server/src/runtime/index.ts";
 import { freePort, ROOT, runCli, startCli, stopCli } from "../helpers/server.ts";
 import { FIXTURES, MODULES } from "./util.ts";
 

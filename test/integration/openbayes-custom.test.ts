@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CustomServerModel, type ModelServer } from "../../src/index.ts";
+import { CustomServerModel, type ModelServer } from "../../packages/server/src/index.ts";
 import { expectError, FIXTURES, get, startWith } from "./util.ts";
 
 const CUSTOM = join(FIXTURES, "openbayes", "custom");

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { decode, encode } from "@msgpack/msgpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ModelServer, OpenBayesPredictor, type PredictArgs, type PredictorClass, type PredictorInit, ServingError } from "../../src/index.ts";
+import { type ModelServer, OpenBayesPredictor, type PredictArgs, type PredictorClass, type PredictorInit, ServingError } from "../../packages/server/src/index.ts";
 import { startServer } from "../helpers/server.ts";
 import { expectError, FIXTURES } from "./util.ts";
 

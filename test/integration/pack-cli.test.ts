@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { extractArchive } from "../../src/storage/index.ts";
+import { extractArchive } from "../../packages/server/src/storage/index.ts";
 import { readTree } from "../fixtures/archives/build.ts";
 import { freePort, ROOT, startCli, stopCli } from "../helpers/server.ts";
 import { IRIS_DIR, post } from "./util.ts";

@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { InferenceGRPCClient } from "../../src/client/index.ts";
-import { Model, type ModelServer } from "../../src/index.ts";
+import { InferenceGRPCClient } from "../../packages/server/src/client/index.ts";
+import { Model, type ModelServer } from "../../packages/server/src/index.ts";
 import { envWithout, freePort, runCli, startCli, startServer, stopCli } from "../helpers/server.ts";
 import { expectError, get, post, ROOT } from "./util.ts";
 
-const TSERVE = pathToFileURL(join(ROOT, "src", "index.ts")).href;
+const TSERVE = pathToFileURL(join(ROOT, "packages", "server", "src", "index.ts")).href;
 
 /** A module model that answers `{"predictions": ["<name>"]}`. */
 const GOOD = `import { Model } from ${JSON.stringify(TSERVE)};

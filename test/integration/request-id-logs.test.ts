@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ModelServer, SeldonComponent, type SeldonComponentLike } from "../../src/index.ts";
+import { ModelServer, SeldonComponent, type SeldonComponentLike } from "../../packages/server/src/index.ts";
 
 /** A failed request's error line carries the request id the client got back, whatever the protocol family. */
 describe("error lines name the request id", () => {

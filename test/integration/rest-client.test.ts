@@ -17,8 +17,8 @@ import {
   InferenceTimeoutError,
   InferInput,
   InferRequestedOutput,
-} from "../../src/client/index.ts";
-import type { ModelServer } from "../../src/index.ts";
+} from "../../packages/server/src/client/index.ts";
+import type { ModelServer } from "../../packages/server/src/index.ts";
 import { freePort, startServer } from "../helpers/server.ts";
 import { expectClose, FIXTURES, IRIS_DIR, MULTI_IO_DIR, readJson, TYPES_DIR, tempRepo } from "./util.ts";
 

@@ -3,7 +3,7 @@
  * HTTP, with the reference's success and error paths.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NDArray, SeldonResponse } from "../../src/index.ts";
+import { NDArray, SeldonResponse } from "../../packages/server/src/index.ts";
 import {
   expectSeldonError,
   postJson,

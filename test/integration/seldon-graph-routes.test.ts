@@ -9,8 +9,8 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadSeldonGraphFile } from "../../src/cli/serve.ts";
-import { ModelServer } from "../../src/index.ts";
+import { loadSeldonGraphFile } from "../../packages/server/src/cli/serve.ts";
+import { ModelServer } from "../../packages/server/src/index.ts";
 import { rawRequest } from "./util.ts";
 
 const quiet = { log() {} };

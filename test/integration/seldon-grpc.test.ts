@@ -5,15 +5,15 @@
  */
 import * as grpcJs from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelServer, NDArray, SeldonComponent, SeldonError, SeldonResponse } from "../../src/index.ts";
-import type { SeldonMessage } from "../../src/protocol/seldon/index.ts";
+import { ModelServer, NDArray, SeldonComponent, SeldonError, SeldonResponse } from "../../packages/server/src/index.ts";
+import type { SeldonMessage } from "../../packages/server/src/protocol/seldon/index.ts";
 import {
   decodeSeldonMessage,
   encodeFeedback,
   encodeSeldonMessage,
   encodeSeldonMessageList,
   seldonPackageDefinition,
-} from "../../src/protocol/seldon/grpc/index.ts";
+} from "../../packages/server/src/protocol/seldon/grpc/index.ts";
 import { postJson, sample, scrape } from "../fixtures/seldon/harness.ts";
 
 const Code = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, INTERNAL: 13 } as const;
@@ -235,7 +235,7 @@ describe("Seldon gRPC: errors", () => {
 
 describe("Seldon gRPC: beside the OIP service", () => {
   it("inference.GRPCInferenceService still answers on the same port", async () => {
-    const { inferencePackageDefinition } = await import("../../src/protocol/grpc/index.ts");
+    const { inferencePackageDefinition } = await import("../../packages/server/src/protocol/grpc/index.ts");
     const pkg = grpcJs.loadPackageDefinition(inferencePackageDefinition()) as unknown as { inference: { GRPCInferenceService: grpcJs.ServiceClientConstructor } };
     const client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${server.grpcPort}`, grpcJs.credentials.createInsecure());
     const live = await new Promise<any>((resolve, reject) =>

@@ -4,7 +4,7 @@
  * and the metric's own tags.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NDArray, SeldonResponse } from "../../src/index.ts";
+import { type NDArray, SeldonResponse } from "../../packages/server/src/index.ts";
 import { expectSeldonError, labelSets, postJson, sample, scrape, type SeldonRunning, send, startSeldon } from "../fixtures/seldon/harness.ts";
 
 const TIMINGS_MS = [4, 20.2, 300];

@@ -4,8 +4,8 @@
  * path with Seldon's status body, plus V1/V2 clients reaching the same predict.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NDArray, SeldonError, SeldonResponse } from "../../src/index.ts";
-import { SeldonNotImplementedError } from "../../src/runtime/index.ts";
+import { NDArray, SeldonError, SeldonResponse } from "../../packages/server/src/index.ts";
+import { SeldonNotImplementedError } from "../../packages/server/src/runtime/index.ts";
 import {
   expectSeldonError,
   postJson,

@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import * as grpcJs from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ModelServer, NDArray, SeldonComponent, type SeldonComponentLike } from "../../src/index.ts";
-import { decodeSeldonMessage, encodeSeldonMessage, seldonPackageDefinition } from "../../src/protocol/seldon/grpc/index.ts";
-import type { SeldonMessage } from "../../src/protocol/seldon/index.ts";
+import { ModelServer, NDArray, SeldonComponent, type SeldonComponentLike } from "../../packages/server/src/index.ts";
+import { decodeSeldonMessage, encodeSeldonMessage, seldonPackageDefinition } from "../../packages/server/src/protocol/seldon/grpc/index.ts";
+import type { SeldonMessage } from "../../packages/server/src/protocol/seldon/index.ts";
 import { FIXTURES } from "../helpers/server.ts";
 import { startGraph } from "../fixtures/seldon/graphs/harness.ts";
 import { sample, scrape } from "../fixtures/seldon/harness.ts";

@@ -7,7 +7,7 @@ import { rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ModelServerOptions } from "../../src/index.ts";
+import { type ModelServerOptions } from "../../packages/server/src/index.ts";
 import SlowModel from "../fixtures/modules/slow.ts";
 import { get, post, type Running, startWith, tempRepo } from "./util.ts";
 

@@ -12,9 +12,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NotFound } from "../../src/errors/index.ts";
-import { downloadModel, StorageAccessDenied } from "../../src/storage/index.ts";
-import { azureSharedKeyAuthorization, signV4 } from "../../src/storage/uri/index.ts";
+import { NotFound } from "../../packages/server/src/errors/index.ts";
+import { downloadModel, StorageAccessDenied } from "../../packages/server/src/storage/index.ts";
+import { azureSharedKeyAuthorization, signV4 } from "../../packages/server/src/storage/uri/index.ts";
 
 let root: string;
 const servers: Server[] = [];

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BadGateway, NotFound, UpstreamTimeout } from "../../src/errors/index.ts";
-import { downloadModel } from "../../src/storage/index.ts";
+import { BadGateway, NotFound, UpstreamTimeout } from "../../packages/server/src/errors/index.ts";
+import { downloadModel } from "../../packages/server/src/storage/index.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -248,7 +248,7 @@ describe("downloadModel over http(s)", () => {
     });
     const cache = await cacheDir();
     const script = join(root, "crash-child.mts");
-    const storage = resolve("src/storage/index.ts");
+    const storage = resolve("packages/server/src/storage/index.ts");
     await writeFile(
       script,
       `import { downloadModel } from ${JSON.stringify(storage)};\n` +

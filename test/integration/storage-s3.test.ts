@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidInput, NotFound } from "../../src/errors/index.ts";
-import { downloadInto, downloadModel, type ProgressEvent, StorageAccessDenied } from "../../src/storage/index.ts";
-import { MARKER_FILE } from "../../src/storage/uri/index.ts";
+import { InvalidInput, NotFound } from "../../packages/server/src/errors/index.ts";
+import { downloadInto, downloadModel, type ProgressEvent, StorageAccessDenied } from "../../packages/server/src/storage/index.ts";
+import { MARKER_FILE } from "../../packages/server/src/storage/uri/index.ts";
 
 /** A ustar archive of regular files (enough for these tests). */
 function tar(entries: Record<string, string | Buffer>): Buffer {

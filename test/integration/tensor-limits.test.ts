@@ -7,8 +7,8 @@
 import * as grpcJs from "@grpc/grpc-js";
 import { encode } from "@msgpack/msgpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ModelServer, OpenBayesPredictor, type PredictArgs, SeldonComponent } from "../../src/index.ts";
-import { seldonPackageDefinition } from "../../src/protocol/seldon/grpc/index.ts";
+import { type ModelServer, OpenBayesPredictor, type PredictArgs, SeldonComponent } from "../../packages/server/src/index.ts";
+import { seldonPackageDefinition } from "../../packages/server/src/protocol/seldon/grpc/index.ts";
 import { expectSeldonError } from "../fixtures/seldon/harness.ts";
 import { freePort, runCli, startCli, stopCli } from "../helpers/server.ts";
 import { Code, expectStatus, grpcClient } from "./grpc-util.ts";

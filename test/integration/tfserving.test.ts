@@ -6,8 +6,8 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Model } from "../../src/index.ts";
-import { v1 } from "../../src/protocol/index.ts";
+import { Model } from "../../packages/server/src/index.ts";
+import { v1 } from "../../packages/server/src/protocol/index.ts";
 import {
   expectClose,
   expectError,

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { Model, type ModelOptions } from "../../src/index.ts";
+import { Model, type ModelOptions } from "../../packages/server/src/index.ts";
 import IrisTransformer from "../fixtures/modules/iris-transformer.ts";
 import { expectError, post, type Reply, startWith } from "./util.ts";
 

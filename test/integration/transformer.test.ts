@@ -10,14 +10,14 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import * as grpcJs from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { InferenceGRPCClient, InferenceServerError, InferInput, Model, type ModelOptions } from "../../src/index.ts";
+import { InferenceGRPCClient, InferenceServerError, InferInput, Model, type ModelOptions } from "../../packages/server/src/index.ts";
 import {
   decodeModelInferRequest,
   encodeModelInferResponse,
   inferencePackageDefinition,
   type ModelInferRequestMessage,
   type ModelInferResponseMessage,
-} from "../../src/protocol/grpc/index.ts";
+} from "../../packages/server/src/protocol/grpc/index.ts";
 import IrisTransformer from "../fixtures/modules/iris-transformer.ts";
 import JsonV2Transformer from "../fixtures/modules/transformer-v2-json.ts";
 import { freePort, startCli, stopCli } from "../helpers/server.ts";

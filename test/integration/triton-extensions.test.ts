@@ -7,8 +7,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as grpcJs from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InferenceGRPCClient, InferenceRESTClient, InferInput, InferRequestedOutput, Model, type RequestContext } from "../../src/index.ts";
-import { inferencePackageDefinition } from "../../src/protocol/grpc/index.ts";
+import { InferenceGRPCClient, InferenceRESTClient, InferInput, InferRequestedOutput, Model, type RequestContext } from "../../packages/server/src/index.ts";
+import { inferencePackageDefinition } from "../../packages/server/src/protocol/grpc/index.ts";
 import { Code, expectStatus, f32, type GrpcClient, grpcClient } from "./grpc-util.ts";
 import {
   expectError,

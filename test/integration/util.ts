@@ -4,8 +4,8 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { type Model, ModelServer, type ModelServerOptions } from "../../src/index.ts";
-import { discoverModel } from "../../src/model/index.ts";
+import { type Model, ModelServer, type ModelServerOptions } from "../../packages/server/src/index.ts";
+import { discoverModel } from "../../packages/server/src/model/index.ts";
 import { FIXTURES, IRIS_REPO, ROOT } from "../helpers/server.ts";
 
 export { FIXTURES, IRIS_REPO, ROOT };

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseWorkers } from "../../src/cli/serve.ts";
+import { parseWorkers } from "../../packages/server/src/cli/serve.ts";
 import { envWithout, freePort, IRIS_REPO, runCli, type RunningCli, startCli, stopCli } from "../helpers/server.ts";
 import { grpcClient } from "./grpc-util.ts";
 

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor } from "onnxruntime-node";
-import { type PredictArgs, type PredictorInit, ServingError } from "../../../src/index.ts";
+import { type PredictArgs, type PredictorInit, ServingError } from "../../../packages/server/src/index.ts";
 
 const FEATURES = 4;
 

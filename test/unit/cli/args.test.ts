@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { defineFlags, editDistance, formatHelp, HELP_FLAG, parseArgs, suggest, UsageError } from "../../../src/cli/args.ts";
-import { SERVE_FLAGS } from "../../../src/cli/serve.ts";
-import { GRAPH_FLAGS } from "../../../src/cli/graph.ts";
+import { defineFlags, editDistance, formatHelp, HELP_FLAG, parseArgs, suggest, UsageError } from "../../../packages/server/src/cli/args.ts";
+import { SERVE_FLAGS } from "../../../packages/server/src/cli/serve.ts";
+import { GRAPH_FLAGS } from "../../../packages/server/src/cli/graph.ts";
 
 const SCHEMA = defineFlags({
   http_port: { aliases: ["http-port"], type: "number", check: "nonNegativeInteger", default: 8080, help: "port" },

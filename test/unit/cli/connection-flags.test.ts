@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseArgs, UsageError } from "../../../src/cli/args.ts";
-import { CONNECTION_FLAGS, connectionOptions } from "../../../src/cli/connection-flags.ts";
+import { parseArgs, UsageError } from "../../../packages/server/src/cli/args.ts";
+import { CONNECTION_FLAGS, connectionOptions } from "../../../packages/server/src/cli/connection-flags.ts";
 
 const parse = (argv: string[]) => connectionOptions(parseArgs(argv, CONNECTION_FLAGS).flags);
 

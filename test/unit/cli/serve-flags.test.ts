@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { serve } from "../../../src/cli/serve.ts";
-import type { ModelServer } from "../../../src/server/index.ts";
+import { serve } from "../../../packages/server/src/cli/serve.ts";
+import type { ModelServer } from "../../../packages/server/src/server/index.ts";
 
 const IRIS = "examples/iris/models";
 const QUIET = ["--http_port", "0", "--host", "127.0.0.1", "--enable_grpc", "false"];

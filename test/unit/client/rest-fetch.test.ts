@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InferenceConnectionError, InferenceRESTClient, InferenceTimeoutError } from "../../../src/client/index.ts";
+import { InferenceConnectionError, InferenceRESTClient, InferenceTimeoutError } from "../../../packages/server/src/client/index.ts";
 
 /** The REST client over an injected fetch: what browsers and edge runtimes use. */
 describe("InferenceRESTClient with a custom fetch", () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type BatchObserver, Batcher, type BatchingOptions, type RunBatch } from "../../../src/engine/index.ts";
-import { InferenceError, ModelNotReady, Overloaded } from "../../../src/errors/index.ts";
-import { fromUtf8, type Tensor, utf8 } from "../../../src/tensor/index.ts";
+import { type BatchObserver, Batcher, type BatchingOptions, type RunBatch } from "../../../packages/server/src/engine/index.ts";
+import { InferenceError, ModelNotReady, Overloaded } from "../../../packages/server/src/errors/index.ts";
+import { fromUtf8, type Tensor, utf8 } from "../../../packages/server/src/tensor/index.ts";
 
 /** An FP32 tensor of `rows` rows, `width` values each. */
 function fp32(values: number[], width = 1, name = "x"): Tensor {

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Batcher, concatRows, describeRequest, type RunBatch, splitRows } from "../../../src/engine/index.ts";
-import { InferenceError } from "../../../src/errors/index.ts";
-import type { Tensor } from "../../../src/tensor/index.ts";
+import { Batcher, concatRows, describeRequest, type RunBatch, splitRows } from "../../../packages/server/src/engine/index.ts";
+import { InferenceError } from "../../../packages/server/src/errors/index.ts";
+import type { Tensor } from "../../../packages/server/src/tensor/index.ts";
 
 const fp32 = (rows: number, width: number, start: number, name = "x"): Tensor => ({
   name,

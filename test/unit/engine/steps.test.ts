@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { runInSlices } from "../../../src/engine/index.ts";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { v1 } from "../../../src/protocol/index.ts";
-import type { TensorMetadata } from "../../../src/tensor/index.ts";
+import { runInSlices } from "../../../packages/server/src/engine/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { v1 } from "../../../packages/server/src/protocol/index.ts";
+import type { TensorMetadata } from "../../../packages/server/src/tensor/index.ts";
 
 const wide: TensorMetadata[] = [{ name: "x", datatype: "FP32", shape: [-1, 256] }];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileHeaderPatterns, patternsFromEnv, propagatedHeaders } from "../../../src/graph/headers.ts";
+import { compileHeaderPatterns, patternsFromEnv, propagatedHeaders } from "../../../packages/server/src/graph/headers.ts";
 
 /** Headers as node:http hands them to a server: names in lower case. */
 const INCOMING = {

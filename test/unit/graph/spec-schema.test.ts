@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { parseSeldonDeployment, toGraph, toSeldonGraphSpec } from "../../../src/graph/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { parseSeldonDeployment, toGraph, toSeldonGraphSpec } from "../../../packages/server/src/graph/index.ts";
 
 /** The message of what `run` throws (an InvalidInput); fails the test when nothing is thrown. */
 function problem(run: () => unknown): string {

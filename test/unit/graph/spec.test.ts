@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { type InferenceGraph, parseGraph, toGraph, validateGraph } from "../../../src/graph/spec.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { type InferenceGraph, parseGraph, toGraph, validateGraph } from "../../../packages/server/src/graph/spec.ts";
 
 const GRAPHS = fileURLToPath(new URL("../../fixtures/graphs/", import.meta.url));
 const fixture = (name: string) => readFileSync(`${GRAPHS}${name}`, "utf8");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseModelSettings } from "../../../src/model/index.ts";
+import { parseModelSettings } from "../../../packages/server/src/model/index.ts";
 
 const fails = (raw: unknown) => () => parseModelSettings(raw, "model-settings.json");
 

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Model, type ModelLoader, ModelRepository, type ModelSource } from "../../../src/model/index.ts";
-import { type FaultScope, ReloadBudget, readableStack, scopeForStack, stackFiles } from "../../../src/model/faults.ts";
+import { Model, type ModelLoader, ModelRepository, type ModelSource } from "../../../packages/server/src/model/index.ts";
+import { type FaultScope, ReloadBudget, readableStack, scopeForStack, stackFiles } from "../../../packages/server/src/model/faults.ts";
 
 class Plain extends Model {
   loads = 0;

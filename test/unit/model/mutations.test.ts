@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ModelChange, ModelMutations } from "../../../src/model/index.ts";
+import { type ModelChange, ModelMutations } from "../../../packages/server/src/model/index.ts";
 
 describe("ModelMutations", () => {
   it("refuses a second change of the same model with ModelBusy (409) naming both, and frees the name after", async () => {

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { closest, parseModelSettings, readModelSettings } from "../../../src/model/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { closest, parseModelSettings, readModelSettings } from "../../../packages/server/src/model/index.ts";
 
 function message(raw: unknown, options?: { runtimes?: string[] }): string {
   try {

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidInput, ModelNotFound, TServeError } from "../../../src/errors/index.ts";
-import { InferenceStatistics, Model, parseModelSettings, readModelSettings, requestBatchSize } from "../../../src/model/index.ts";
-import { withRequestTimeout } from "../../../src/model/request-timeout.ts";
-import type { ModelIndexEntry } from "../../../src/protocol/index.ts";
+import { InvalidInput, ModelNotFound, TServeError } from "../../../packages/server/src/errors/index.ts";
+import { InferenceStatistics, Model, parseModelSettings, readModelSettings, requestBatchSize } from "../../../packages/server/src/model/index.ts";
+import { withRequestTimeout } from "../../../packages/server/src/model/request-timeout.ts";
+import type { ModelIndexEntry } from "../../../packages/server/src/protocol/index.ts";
 
 describe("InferenceStatistics", () => {
   it("counts a request's outcome once, with its stages, batch size and last inference", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, isTransientFailure, NetworkError, retry, TimeoutError } from "../../../src/net/index.ts";
+import { backoffDelay, isTransientFailure, NetworkError, retry, TimeoutError } from "../../../packages/server/src/net/index.ts";
 
 const transient = () => new NetworkError("connect ECONNREFUSED 127.0.0.1:1", "ECONNREFUSED");
 

@@ -11,7 +11,7 @@ import {
   send,
   sharedDispatcher,
   TimeoutError,
-} from "../../../src/net/index.ts";
+} from "../../../packages/server/src/net/index.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { exactJson, parseJsonBody, rememberJsonSource, v1, v2 } from "../../../src/protocol/index.ts";
-import { parseJsonExact, rewriteJsonLiterals } from "../../../src/protocol/exact-json.ts";
+import { exactJson, parseJsonBody, rememberJsonSource, v1, v2 } from "../../../packages/server/src/protocol/index.ts";
+import { parseJsonExact, rewriteJsonLiterals } from "../../../packages/server/src/protocol/exact-json.ts";
 
 const enc = new TextEncoder();
 /** What JSON.parse makes of the literal 12345678901234567890 (a double, not exactly that integer). */

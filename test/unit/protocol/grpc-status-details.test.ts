@@ -1,6 +1,6 @@
 /** boundedStatusDetails: what a gRPC status message may be once it has to fit in HTTP/2 trailers. */
 import { describe, expect, it } from "vitest";
-import { boundedStatusDetails, MAX_STATUS_DETAILS } from "../../../src/protocol/grpc/status.ts";
+import { boundedStatusDetails, MAX_STATUS_DETAILS } from "../../../packages/server/src/protocol/grpc/status.ts";
 
 /** Bytes the message takes in the `grpc-message` trailer (grpc-js percent-encodes it with encodeURI). */
 const onWire = (s: string) => encodeURI(s).length;

@@ -1,7 +1,7 @@
 /** The OpenBayes codec, without a server: body decoding, Accept negotiation, answer encoding, lazy arguments, errors. */
 import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
-import { InvalidInput, NotAcceptable } from "../../../src/errors/index.ts";
+import { InvalidInput, NotAcceptable } from "../../../packages/server/src/errors/index.ts";
 import {
   bytesContentType,
   createPredictArgs,
@@ -15,7 +15,7 @@ import {
   openBayesErrorReply,
   type PredictInput,
   ServingError,
-} from "../../../src/protocol/openbayes/index.ts";
+} from "../../../packages/server/src/protocol/openbayes/index.ts";
 
 const bytes = (s: string) => Buffer.from(s, "utf8");
 

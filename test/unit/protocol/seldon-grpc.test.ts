@@ -3,8 +3,8 @@
  * serializers of prediction.proto (wire bytes and back), plus the error -> gRPC status mapping.
  */
 import { describe, expect, it } from "vitest";
-import { SeldonError } from "../../../src/protocol/seldon/index.ts";
-import type { SeldonFeedback, SeldonMessage } from "../../../src/protocol/seldon/index.ts";
+import { SeldonError } from "../../../packages/server/src/protocol/seldon/index.ts";
+import type { SeldonFeedback, SeldonMessage } from "../../../packages/server/src/protocol/seldon/index.ts";
 import {
   decodeFeedback,
   decodeSeldonMessage,
@@ -19,7 +19,7 @@ import {
   seldonGrpcError,
   seldonPackageDefinition,
   valueToJson,
-} from "../../../src/protocol/seldon/grpc/index.ts";
+} from "../../../packages/server/src/protocol/seldon/grpc/index.ts";
 
 const defs = seldonPackageDefinition() as unknown as Record<string, Record<string, { requestSerialize: (x: unknown) => Buffer; requestDeserialize: (b: Buffer) => any }>>;
 const predict = defs["seldon.protos.Model"].Predict;

@@ -4,12 +4,12 @@
  */
 import { encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
-import { isTServeError } from "../../../src/errors/index.ts";
-import { grpc, seldon, v1, v2 } from "../../../src/protocol/index.ts";
-import { decodeJsonBody } from "../../../src/protocol/openbayes/index.ts";
-import { decodeSeldonMessage } from "../../../src/protocol/seldon/grpc/index.ts";
-import { seldonErrorReply } from "../../../src/protocol/seldon/index.ts";
-import { BYTES_ELEMENT_WEIGHT, type TensorMetadata } from "../../../src/tensor/index.ts";
+import { isTServeError } from "../../../packages/server/src/errors/index.ts";
+import { grpc, seldon, v1, v2 } from "../../../packages/server/src/protocol/index.ts";
+import { decodeJsonBody } from "../../../packages/server/src/protocol/openbayes/index.ts";
+import { decodeSeldonMessage } from "../../../packages/server/src/protocol/seldon/grpc/index.ts";
+import { seldonErrorReply } from "../../../packages/server/src/protocol/seldon/index.ts";
+import { BYTES_ELEMENT_WEIGHT, type TensorMetadata } from "../../../packages/server/src/tensor/index.ts";
 
 const enc = new TextEncoder();
 const LIMIT = /limit of \d+ tensor elements.*--max_tensor_elements/;

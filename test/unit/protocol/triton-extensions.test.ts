@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { encodeModelStatistics, tritonModelConfig, v2 } from "../../../src/protocol/index.ts";
-import { fromUtf8, type Tensor } from "../../../src/tensor/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { encodeModelStatistics, tritonModelConfig, v2 } from "../../../packages/server/src/protocol/index.ts";
+import { fromUtf8, type Tensor } from "../../../packages/server/src/tensor/index.ts";
 
 const strings = (t: Tensor) => (t.data as Uint8Array[]).map(fromUtf8);
 

@@ -4,9 +4,9 @@
  * signature_name, metadata and status documents, and :classify / :regress.
  */
 import { describe, expect, it } from "vitest";
-import { InferenceError, InvalidInput, type TServeError } from "../../../src/errors/index.ts";
-import { parseModelSettings } from "../../../src/model/settings.ts";
-import type { ModelMetadata } from "../../../src/protocol/index.ts";
+import { InferenceError, InvalidInput, type TServeError } from "../../../packages/server/src/errors/index.ts";
+import { parseModelSettings } from "../../../packages/server/src/model/settings.ts";
+import type { ModelMetadata } from "../../../packages/server/src/protocol/index.ts";
 import {
   classifyResults,
   type ExamplesPlan,
@@ -21,8 +21,8 @@ import {
   stringifyV1,
   tensorsToV1,
   v1ToInferRequest,
-} from "../../../src/protocol/v1/index.ts";
-import { fromUtf8, type Tensor, type TensorMetadata, utf8 } from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/protocol/v1/index.ts";
+import { fromUtf8, type Tensor, type TensorMetadata, utf8 } from "../../../packages/server/src/tensor/index.ts";
 
 const IRIS: TensorMetadata[] = [{ name: "input", datatype: "FP32", shape: [-1, 4] }];
 const TWO: TensorMetadata[] = [

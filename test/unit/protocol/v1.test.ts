@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { isInferRequest } from "../../../src/protocol/index.ts";
-import { tensorsToV1, v1ToInferRequest } from "../../../src/protocol/v1/index.ts";
-import { fromUtf8, type Tensor, type TensorMetadata, utf8 } from "../../../src/tensor/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { isInferRequest } from "../../../packages/server/src/protocol/index.ts";
+import { tensorsToV1, v1ToInferRequest } from "../../../packages/server/src/protocol/v1/index.ts";
+import { fromUtf8, type Tensor, type TensorMetadata, utf8 } from "../../../packages/server/src/tensor/index.ts";
 
 const IRIS: TensorMetadata[] = [{ name: "input", datatype: "FP32", shape: [-1, 4] }];
 const TWO_INPUTS: TensorMetadata[] = [

@@ -7,16 +7,16 @@ import {
   InferRequestedOutput,
   InferResult,
   isRetryable,
-} from "../../../src/client/index.ts";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import type { InferRequest, InferResponse } from "../../../src/protocol/index.ts";
+} from "../../../packages/server/src/client/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import type { InferRequest, InferResponse } from "../../../packages/server/src/protocol/index.ts";
 import {
   decodeInferRequest,
   decodeInferResponse,
   encodeInferRequest,
   encodeInferResponse,
-} from "../../../src/protocol/v2/index.ts";
-import { DATATYPES, type Datatype, numberToHalf, type Tensor, utf8 } from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/protocol/v2/index.ts";
+import { DATATYPES, type Datatype, numberToHalf, type Tensor, utf8 } from "../../../packages/server/src/tensor/index.ts";
 
 /** One tensor per datatype, with edge values each wire form must carry exactly. */
 function sample(datatype: Datatype, forJson = false): Tensor {
@@ -54,7 +54,7 @@ function sample(datatype: Datatype, forJson = false): Tensor {
   }
 }
 
-function decodeOnServer(encoded: { body: Buffer; headers: Record<string, string> }): InferRequest {
+function decodeOnServer(encoded: { body: Uint8Array; headers: Record<string, string> }): InferRequest {
   // A plain view, as the server's BYTES elements are views of the body it is given.
   const body = new Uint8Array(encoded.body.buffer, encoded.body.byteOffset, encoded.body.byteLength);
   return decodeInferRequest(body, encoded.headers["Inference-Header-Content-Length"]);
@@ -66,9 +66,9 @@ function clientDecode(encoded: ReturnType<typeof encodeInferResponse>): InferRes
 }
 
 /** The JSON header of a client-encoded request. */
-function header(encoded: { body: Buffer; headers: Record<string, string> }): any {
+function header(encoded: { body: Uint8Array; headers: Record<string, string> }): any {
   const length = Number(encoded.headers["Inference-Header-Content-Length"] ?? encoded.body.byteLength);
-  return JSON.parse(encoded.body.subarray(0, length).toString("utf8"));
+  return JSON.parse(new TextDecoder().decode(encoded.body.subarray(0, length)));
 }
 
 const probs: Tensor = { name: "probs", datatype: "FP32", shape: [1, 3], data: Float32Array.of(0.25, 0.5, 0.25) };
@@ -80,7 +80,8 @@ describe("encodeInferRequest", () => {
       { binaryInputs: false, binaryOutputs: false },
     );
     expect(encoded.headers).toEqual({ "Content-Type": "application/json" });
-    expect(JSON.parse(encoded.body.toString("utf8"))).toEqual({
+    expect(encoded.body).not.toBeInstanceOf(Buffer); // a plain Uint8Array: the REST client runs outside Node too
+    expect(JSON.parse(new TextDecoder().decode(encoded.body))).toEqual({
       id: "r1",
       parameters: { priority: 1 },
       inputs: [{ name: "probs", shape: [1, 3], datatype: "FP32", data: [0.25, 0.5, 0.25] }],

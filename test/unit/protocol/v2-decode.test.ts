@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { isInferRequest } from "../../../src/protocol/index.ts";
-import { decodeInferRequest } from "../../../src/protocol/v2/index.ts";
-import { fromUtf8 } from "../../../src/tensor/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { isInferRequest } from "../../../packages/server/src/protocol/index.ts";
+import { decodeInferRequest } from "../../../packages/server/src/protocol/v2/index.ts";
+import { fromUtf8 } from "../../../packages/server/src/tensor/index.ts";
 
 const enc = new TextEncoder();
 

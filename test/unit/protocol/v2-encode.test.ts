@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { InferRequest, InferResponse } from "../../../src/protocol/index.ts";
-import { type EncodedBody, encodeInferResponse } from "../../../src/protocol/v2/index.ts";
-import { type Tensor, utf8 } from "../../../src/tensor/index.ts";
+import type { InferRequest, InferResponse } from "../../../packages/server/src/protocol/index.ts";
+import { type EncodedBody, encodeInferResponse } from "../../../packages/server/src/protocol/v2/index.ts";
+import { type Tensor, utf8 } from "../../../packages/server/src/tensor/index.ts";
 
 interface JsonOutput {
   name: string;

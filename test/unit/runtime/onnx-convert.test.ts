@@ -1,8 +1,8 @@
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "../../../src/runtime/onnx/convert.ts";
-import { DATATYPES, fromUtf8, type Tensor, utf8 } from "../../../src/tensor/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { datatypeOfOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from "../../../packages/server/src/runtime/onnx/convert.ts";
+import { DATATYPES, fromUtf8, type Tensor, utf8 } from "../../../packages/server/src/tensor/index.ts";
 
 describe("toOrtTensor", () => {
   it("shares the FP32 typed array's memory with the ORT tensor", () => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { builtinRuntimes, OnnxModel } from "../../../src/runtime/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { builtinRuntimes, OnnxModel } from "../../../packages/server/src/runtime/index.ts";
 import { FIXTURES } from "../../helpers/server.ts";
 
 const SCALE = join(FIXTURES, "models", "scale", "1");

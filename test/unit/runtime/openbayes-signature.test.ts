@@ -1,6 +1,6 @@
 /** Reading what a predictor asks for from its source: destructured parameter names and mentions of onnx. */
 import { describe, expect, it } from "vitest";
-import { destructuredNames, mentionsOnnx } from "../../../src/runtime/openbayes/signature.ts";
+import { destructuredNames, mentionsOnnx } from "../../../packages/server/src/runtime/openbayes/signature.ts";
 
 describe("destructuredNames", () => {
   it("reads the names of a destructured first parameter, in every function form", () => {

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Type } from "@sinclair/typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { Model, type ModelSource } from "../../../src/model/index.ts";
-import { builtinRuntimes, type Runtime, RuntimeRegistry } from "../../../src/runtime/index.ts";
-import { resolveModelArg } from "../../../src/cli/serve.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { Model, type ModelSource } from "../../../packages/server/src/model/index.ts";
+import { builtinRuntimes, type Runtime, RuntimeRegistry } from "../../../packages/server/src/runtime/index.ts";
+import { resolveModelArg } from "../../../packages/server/src/cli/serve.ts";
 
 const folder = (files: string[], settings = {}) => ({ dir: "/m", files, settings });
 const pick = (files: string[], settings = {}) => builtinRuntimes().pick(folder(files, settings))?.name;

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
-import { SeldonError } from "../../../src/protocol/seldon/errors.ts";
-import { NDArray } from "../../../src/protocol/seldon/ndarray.ts";
-import type { SeldonMetric } from "../../../src/protocol/seldon/types.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
+import { SeldonError } from "../../../packages/server/src/protocol/seldon/errors.ts";
+import { NDArray } from "../../../packages/server/src/protocol/seldon/ndarray.ts";
+import type { SeldonMetric } from "../../../packages/server/src/protocol/seldon/types.ts";
 import {
   isSeldonComponent,
   loadSeldonComponent,
@@ -11,7 +11,7 @@ import {
   type SeldonMethod,
   type SeldonMetricsSink,
   SeldonNotImplementedError,
-} from "../../../src/runtime/index.ts";
+} from "../../../packages/server/src/runtime/index.ts";
 import { FIXTURES } from "../../helpers/server.ts";
 
 const LOADER = join(FIXTURES, "seldon", "loader");

@@ -3,15 +3,15 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { InferenceError } from "../../../src/errors/index.ts";
+import { InferenceError } from "../../../packages/server/src/errors/index.ts";
 import {
   createPooledSession,
   killPoolWorkerForTests,
   type PooledOrtSession,
   poolLoadForTests,
   poolWorkersForTests,
-} from "../../../src/runtime/onnx/session-pool.ts";
-import { createOrtSession, type OrtSession } from "../../../src/runtime/onnx/session.ts";
+} from "../../../packages/server/src/runtime/onnx/session-pool.ts";
+import { createOrtSession, type OrtSession } from "../../../packages/server/src/runtime/onnx/session.ts";
 
 const IRIS = resolve("examples/iris/models/iris/1/model.onnx");
 const TYPES = resolve("test/fixtures/models/types/1/model.onnx");
@@ -278,7 +278,7 @@ describe("createPooledSession", () => {
 });
 
 describe("a process using a pooled session", () => {
-  const poolUrl = pathToFileURL(resolve("src/runtime/onnx/session-pool.ts")).href;
+  const poolUrl = pathToFileURL(resolve("packages/server/src/runtime/onnx/session-pool.ts")).href;
   /** Runs an ES module script the way the CLI runs: tsx registered in-process, which workers do not inherit. */
   const runScript = async (body: string) => {
     const script = `

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { remotePredictorFactory } from "../../../src/model/index.ts";
-import { ModelServer } from "../../../src/index.ts";
-import { builtinRuntimes, clientPredictorFactory, seldonUnitFromEnv } from "../../../src/runtime/index.ts";
+import { remotePredictorFactory } from "../../../packages/server/src/model/index.ts";
+import { ModelServer } from "../../../packages/server/src/index.ts";
+import { builtinRuntimes, clientPredictorFactory, seldonUnitFromEnv } from "../../../packages/server/src/runtime/index.ts";
 
 describe("explicit wiring", () => {
   it("importing tserve installs no remote predictor; the server installs its registry's", () => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Model, ModelRepository } from "../../../src/model/index.ts";
-import { attributeFault, guardFaults, unhandledRejectionsMode } from "../../../src/server/fault-guard.ts";
+import { Model, ModelRepository } from "../../../packages/server/src/model/index.ts";
+import { attributeFault, guardFaults, unhandledRejectionsMode } from "../../../packages/server/src/server/fault-guard.ts";
 
 class Plain extends Model {
   override predict(): unknown {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LARGE_JSON_BYTES, parseLargeJson } from "../../../src/server/json-off-loop.ts";
+import { LARGE_JSON_BYTES, parseLargeJson } from "../../../packages/server/src/server/json-off-loop.ts";
 
 const encoder = new TextEncoder();
 

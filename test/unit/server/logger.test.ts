@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, isPinoLogger, parseLogLevel } from "../../../src/server/logger.ts";
+import { createLogger, isPinoLogger, parseLogLevel } from "../../../packages/server/src/server/logger.ts";
 
 function capture(format: "json" | "text", level: "debug" | "info" | "warn" | "error" = "info") {
   const lines: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ModelControl } from "../../../src/server/index.ts";
+import { ModelControl } from "../../../packages/server/src/server/index.ts";
 
 const TOKEN = "unit-token";
 

@@ -1,9 +1,9 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { SeldonError } from "../../../src/protocol/seldon/errors.ts";
-import { validateMetrics } from "../../../src/protocol/seldon/metrics.ts";
-import type { SeldonMetric } from "../../../src/protocol/seldon/types.ts";
-import { SeldonMetricsStore, TIMER_BUCKETS_SECONDS } from "../../../src/server/seldon-metrics.ts";
+import { SeldonError } from "../../../packages/server/src/protocol/seldon/errors.ts";
+import { validateMetrics } from "../../../packages/server/src/protocol/seldon/metrics.ts";
+import type { SeldonMetric } from "../../../packages/server/src/protocol/seldon/types.ts";
+import { SeldonMetricsStore, TIMER_BUCKETS_SECONDS } from "../../../packages/server/src/server/seldon-metrics.ts";
 
 const LABELS = {
   method: "predict",

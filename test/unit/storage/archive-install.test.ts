@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createUploadWorkDir, installModelFolder, recoverUploads, UPLOAD_AREA } from "../../../src/storage/index.ts";
+import { createUploadWorkDir, installModelFolder, recoverUploads, UPLOAD_AREA } from "../../../packages/server/src/storage/index.ts";
 
 let root: string;
 

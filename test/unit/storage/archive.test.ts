@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateRawSync, gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { isTServeError } from "../../../src/errors/index.ts";
+import { isTServeError } from "../../../packages/server/src/errors/index.ts";
 import {
   crc32,
   DEFAULT_EXTRACT_LIMITS,
@@ -17,7 +17,7 @@ import {
   prepareModelPath,
   resolveExtractLimits,
   safeEntryPath,
-} from "../../../src/storage/index.ts";
+} from "../../../packages/server/src/storage/index.ts";
 import {
   centralRecords,
   dir,

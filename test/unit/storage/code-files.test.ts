@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findCodeFiles } from "../../../src/storage/index.ts";
+import { findCodeFiles } from "../../../packages/server/src/storage/index.ts";
 
 describe("findCodeFiles", () => {
   let dir: string;

@@ -11,7 +11,7 @@ import {
   sha256Hex,
   signingKey,
   signV4,
-} from "../../../src/storage/uri/sigv4.ts";
+} from "../../../packages/server/src/storage/uri/sigv4.ts";
 
 const S3_CREDENTIALS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
 const S3_DATE = new Date("2013-05-24T00:00:00Z");

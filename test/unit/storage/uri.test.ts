@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidInput, NotFound, Unsupported } from "../../../src/errors/index.ts";
+import { InvalidInput, NotFound, Unsupported } from "../../../packages/server/src/errors/index.ts";
 import {
   acceptedContentType,
   downloadInto,
@@ -26,10 +26,10 @@ import {
   s3Url,
   serviceAccountJwt,
   terminalProgress,
-} from "../../../src/storage/uri/index.ts";
-import { passesFilter } from "../../../src/storage/uri/patterns.ts";
-import { safeRelativePath } from "../../../src/storage/uri/backend.ts";
-import { decodeXmlText, xmlBlocks, xmlText } from "../../../src/storage/uri/xml.ts";
+} from "../../../packages/server/src/storage/uri/index.ts";
+import { passesFilter } from "../../../packages/server/src/storage/uri/patterns.ts";
+import { safeRelativePath } from "../../../packages/server/src/storage/uri/backend.ts";
+import { decodeXmlText, xmlBlocks, xmlText } from "../../../packages/server/src/storage/uri/xml.ts";
 
 describe("parseStorageUri", () => {
   it("local paths and file:// are returned as paths", () => {

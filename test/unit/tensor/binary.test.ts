@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dataFromBytes, dataToBytes, fromUtf8, type TensorData, utf8 } from "../../../src/tensor/index.ts";
+import { dataFromBytes, dataToBytes, fromUtf8, type TensorData, utf8 } from "../../../packages/server/src/tensor/index.ts";
 
 /** Little-endian bytes written independently of the code under test. */
 function le(write: (view: DataView) => void, length: number, offset = 0): Uint8Array {

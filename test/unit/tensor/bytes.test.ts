@@ -5,7 +5,7 @@ import {
   fromUtf8,
   serializedBytesLength,
   utf8,
-} from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/tensor/index.ts";
 
 const u8 = (...bytes: number[]) => new Uint8Array(bytes);
 

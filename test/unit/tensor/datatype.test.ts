@@ -10,7 +10,7 @@ import {
   isFloatDatatype,
   type NumericDatatype,
   storageFor,
-} from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/tensor/index.ts";
 
 /** The Open Inference Protocol datatype table (KServe V2 adds BF16): name -> bytes per element. */
 const SPEC_SIZES: Record<NumericDatatype, number> = {

@@ -7,7 +7,7 @@ import {
   TensorValueError,
   toJsonValues,
   utf8,
-} from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/tensor/index.ts";
 
 function thrown(fn: () => unknown): Error {
   try {

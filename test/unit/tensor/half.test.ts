@@ -6,7 +6,7 @@ import {
   numberToBf16,
   numberToHalf,
   toFlatValues,
-} from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/tensor/index.ts";
 
 // Reference bit patterns from the IEEE 754 binary16 and bfloat16 formats.
 describe("FP16 (IEEE binary16)", () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../src/errors/index.ts";
+import { InvalidInput } from "../../../packages/server/src/errors/index.ts";
 import {
   DEFAULT_MAX_TENSOR_ELEMENTS,
   ElementBudget,
   elementBudget,
   resolveTensorLimits,
-} from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/tensor/index.ts";
 
 function refusal(fn: () => unknown): InvalidInput {
   try {

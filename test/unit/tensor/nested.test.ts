@@ -8,7 +8,7 @@ import {
   TensorValueError,
   toFlatValues,
   toNested,
-} from "../../../src/tensor/index.ts";
+} from "../../../packages/server/src/tensor/index.ts";
 
 /** Runs `fn` and returns the TensorValueError it throws (fails the test if it throws nothing or something else). */
 function valueError(fn: () => unknown): TensorValueError {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { elementCount, formatShape, isBytesData, shapeMatches } from "../../../src/tensor/index.ts";
+import { elementCount, formatShape, isBytesData, shapeMatches } from "../../../packages/server/src/tensor/index.ts";
 
 describe("elementCount", () => {
   it("is the product of the dimensions", () => {

@@ -6,7 +6,7 @@
  * Serve it alone with:  node bin/tserve.js serve examples/dog-breed-pipeline/models/dog-breed-classifier
  */
 import { fileURLToPath } from "node:url";
-import type { ModelOptions, RequestContext } from "../../../../src/index.ts";
+import type { ModelOptions, RequestContext } from "../../../../packages/server/src/index.ts";
 import { topK } from "../../../custom-model/image.ts";
 import { OnnxImageClassifier, type Probabilities } from "../../image-classifier.ts";
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../../src/errors/index.ts";
-import { SeldonGraphExecutor, type SeldonStepMethod } from "../../../../src/graph/seldon/executor.ts";
-import { RandomABTestUnit } from "../../../../src/graph/seldon/random-abtest.ts";
-import { RemoteSeldonUnit } from "../../../../src/graph/seldon/remote-unit.ts";
-import { type SeldonGraphNode, toSeldonGraphSpec } from "../../../../src/graph/seldon/spec.ts";
-import type { SeldonUnit } from "../../../../src/graph/seldon/unit.ts";
-import { SeldonError } from "../../../../src/protocol/seldon/errors.ts";
-import type { SeldonMessage } from "../../../../src/protocol/seldon/types.ts";
+import { InvalidInput } from "../../../../packages/server/src/errors/index.ts";
+import { SeldonGraphExecutor, type SeldonStepMethod } from "../../../../packages/server/src/graph/seldon/executor.ts";
+import { RandomABTestUnit } from "../../../../packages/server/src/graph/seldon/random-abtest.ts";
+import { RemoteSeldonUnit } from "../../../../packages/server/src/graph/seldon/remote-unit.ts";
+import { type SeldonGraphNode, toSeldonGraphSpec } from "../../../../packages/server/src/graph/seldon/spec.ts";
+import type { SeldonUnit } from "../../../../packages/server/src/graph/seldon/unit.ts";
+import { SeldonError } from "../../../../packages/server/src/protocol/seldon/errors.ts";
+import type { SeldonMessage } from "../../../../packages/server/src/protocol/seldon/types.ts";
 import { type Call, type FakeBehaviour, FakeUnit, path } from "./fake-unit.ts";
 
 const ctx = { headers: {} };

@@ -1,5 +1,5 @@
-import type { SeldonCallContext, SeldonUnit } from "../../../../src/graph/seldon/unit.ts";
-import type { SeldonFeedback, SeldonMessage } from "../../../../src/protocol/seldon/types.ts";
+import type { SeldonCallContext, SeldonUnit } from "../../../../packages/server/src/graph/seldon/unit.ts";
+import type { SeldonFeedback, SeldonMessage } from "../../../../packages/server/src/protocol/seldon/types.ts";
 
 type Answer<A> = (arg: A, ctx: SeldonCallContext) => SeldonMessage | Promise<SeldonMessage>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../../src/errors/index.ts";
-import { RandomABTestUnit, ratioAFromParameters } from "../../../../src/graph/seldon/random-abtest.ts";
-import type { SeldonMessage } from "../../../../src/protocol/seldon/types.ts";
+import { InvalidInput } from "../../../../packages/server/src/errors/index.ts";
+import { RandomABTestUnit, ratioAFromParameters } from "../../../../packages/server/src/graph/seldon/random-abtest.ts";
+import type { SeldonMessage } from "../../../../packages/server/src/protocol/seldon/types.ts";
 
 const ctx = { headers: {} };
 

@@ -1,10 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SeldonGraphExecutor } from "../../../../src/graph/seldon/executor.ts";
-import { forwardedHeaders, RemoteSeldonUnit } from "../../../../src/graph/seldon/remote-unit.ts";
-import { toSeldonGraphSpec } from "../../../../src/graph/seldon/spec.ts";
-import { SeldonError } from "../../../../src/protocol/seldon/errors.ts";
+import { SeldonGraphExecutor } from "../../../../packages/server/src/graph/seldon/executor.ts";
+import { forwardedHeaders, RemoteSeldonUnit } from "../../../../packages/server/src/graph/seldon/remote-unit.ts";
+import { toSeldonGraphSpec } from "../../../../packages/server/src/graph/seldon/spec.ts";
+import { SeldonError } from "../../../../packages/server/src/protocol/seldon/errors.ts";
 
 interface Received {
   method: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInput, TServeError, Unsupported } from "../../../../src/errors/index.ts";
+import { InvalidInput, TServeError, Unsupported } from "../../../../packages/server/src/errors/index.ts";
 import {
   graphNodes,
   nodeSteps,
@@ -7,7 +7,7 @@ import {
   parseSeldonDeployment,
   type SeldonGraphNode,
   toSeldonGraphSpec,
-} from "../../../../src/graph/seldon/spec.ts";
+} from "../../../../packages/server/src/graph/seldon/spec.ts";
 
 const DEPLOYMENT = `
 apiVersion: machinelearning.seldon.io/v1

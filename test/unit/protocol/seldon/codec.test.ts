@@ -8,12 +8,12 @@ import {
   messagePayload,
   payloadKind,
   SeldonResponse,
-} from "../../../../src/protocol/seldon/codec.ts";
-import { SeldonError } from "../../../../src/protocol/seldon/errors.ts";
-import { NDArray } from "../../../../src/protocol/seldon/ndarray.ts";
-import { parseSeldonMessage } from "../../../../src/protocol/seldon/request.ts";
-import { arrayToTfTensor, tfTensorToArray } from "../../../../src/protocol/seldon/tftensor.ts";
-import type { SeldonMessage, TfTensor } from "../../../../src/protocol/seldon/types.ts";
+} from "../../../../packages/server/src/protocol/seldon/codec.ts";
+import { SeldonError } from "../../../../packages/server/src/protocol/seldon/errors.ts";
+import { NDArray } from "../../../../packages/server/src/protocol/seldon/ndarray.ts";
+import { parseSeldonMessage } from "../../../../packages/server/src/protocol/seldon/request.ts";
+import { arrayToTfTensor, tfTensorToArray } from "../../../../packages/server/src/protocol/seldon/tftensor.ts";
+import type { SeldonMessage, TfTensor } from "../../../../packages/server/src/protocol/seldon/types.ts";
 
 function seldonError(fn: () => unknown): SeldonError {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildSeldonMetadata, validateSeldonMetadata } from "../../../../src/protocol/seldon/metadata.ts";
+import { buildSeldonMetadata, validateSeldonMetadata } from "../../../../packages/server/src/protocol/seldon/metadata.ts";
 
 const DEFAULTS = { name: "my-image", versions: ["0.1"] };
 

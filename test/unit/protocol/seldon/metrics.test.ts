@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SeldonError } from "../../../../src/protocol/seldon/errors.ts";
-import { validateMetrics } from "../../../../src/protocol/seldon/metrics.ts";
+import { SeldonError } from "../../../../packages/server/src/protocol/seldon/errors.ts";
+import { validateMetrics } from "../../../../packages/server/src/protocol/seldon/metrics.ts";
 
 function badMetric(value: unknown): SeldonError {
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SeldonError } from "../../../../src/protocol/seldon/errors.ts";
-import { type MultipartPart, parseMultipart } from "../../../../src/protocol/seldon/multipart.ts";
+import { SeldonError } from "../../../../packages/server/src/protocol/seldon/errors.ts";
+import { type MultipartPart, parseMultipart } from "../../../../packages/server/src/protocol/seldon/multipart.ts";
 
 const enc = new TextEncoder();
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

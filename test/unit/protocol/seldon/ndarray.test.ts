@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isNDArray, NDArray } from "../../../../src/protocol/seldon/ndarray.ts";
+import { isNDArray, NDArray } from "../../../../packages/server/src/protocol/seldon/ndarray.ts";
 
 describe("NDArray.from: the X a component receives", () => {
   it("reads a rectangular nested array: shape, row-major data, int dtype", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SeldonError } from "../../../../src/protocol/seldon/errors.ts";
-import { parseSeldonParameters } from "../../../../src/protocol/seldon/parameters.ts";
+import { SeldonError } from "../../../../packages/server/src/protocol/seldon/errors.ts";
+import { parseSeldonParameters } from "../../../../packages/server/src/protocol/seldon/parameters.ts";
 
 function badParameter(input: Parameters<typeof parseSeldonParameters>[0]): SeldonError {
   try {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { SeldonError, seldonErrorReply } from "../../../../src/protocol/seldon/errors.ts";
+import { SeldonError, seldonErrorReply } from "../../../../packages/server/src/protocol/seldon/errors.ts";
 import {
   decodeSeldonRequest,
   parseFeedback,
   parseMessageList,
   parseSeldonMessage,
   type SeldonHttpRequest,
-} from "../../../../src/protocol/seldon/request.ts";
+} from "../../../../packages/server/src/protocol/seldon/request.ts";
 
 const enc = new TextEncoder();
 const EMPTY = new Uint8Array(0);
