@@ -63,9 +63,12 @@ export {
   defineFamily,
   type FamilyContext,
   type FamilyMount,
+  type OpenApiPart,
   type ModelControlMode,
   ModelServer,
   type ModelServerOptions,
   type ProtocolFamily,
 } from "./server/index.ts";
+// Tracing: the span a model's hooks see as ctx.span, and the OTLP tracer ModelServerOptions.tracer takes.
+export { OtlpTracer, type OtlpTracerOptions, type Span, type SpanContext, type SpanKind, type Tracer } from "./net/index.ts";
 export * from "./tensor/index.ts";

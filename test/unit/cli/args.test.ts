@@ -123,15 +123,23 @@ describe("compatibility flags", () => {
 
   it("warn once each, however often given, and only when used", () => {
     const warnings: string[] = [];
-    const r = parseArgs(["--max_threads", "4", "--max-threads=8", "--enable_docs_url", "false"], SERVE_FLAGS, { warn: (m) => warnings.push(m) });
+    const r = parseArgs(["--max_threads", "4", "--max-threads=8", "--enable_latency_logging", "false"], SERVE_FLAGS, { warn: (m) => warnings.push(m) });
     expect(r.flags.max_threads).toBe("8");
     expect(warnings).toEqual([
       "--max_threads is accepted for KServe compatibility and has no effect",
-      "--enable_docs_url is accepted for KServe compatibility and has no effect",
+      "--enable_latency_logging is accepted for KServe compatibility and has no effect",
     ]);
     const none: string[] = [];
     parseArgs(["--http_port", "1"], SERVE_FLAGS, { warn: (m) => none.push(m) });
     expect(none).toEqual([]);
+  });
+
+  it("--enable_docs_url is a real flag now (Swagger UI on /docs), default false, with no warning", () => {
+    const warnings: string[] = [];
+    expect(parseArgs([], SERVE_FLAGS, { warn: (m) => warnings.push(m) }).flags.enable_docs_url).toBe(false);
+    expect(parseArgs(["--enable_docs_url"], SERVE_FLAGS, { warn: (m) => warnings.push(m) }).flags.enable_docs_url).toBe(true);
+    expect(parseArgs(["--enable_docs_url", "false"], SERVE_FLAGS, { warn: (m) => warnings.push(m) }).flags.enable_docs_url).toBe(false);
+    expect(warnings).toEqual([]);
   });
 
   it("warn when set by environment too, and name Seldon's", () => {

@@ -24,7 +24,7 @@ describe("model-settings.json unknown keys", () => {
 
   it("without a close match, list the settings", () => {
     expect(message({ implementation: "mlserver_sklearn.SKLearnModel" })).toMatch(
-      /^model-settings.json: \/implementation is not a setting \(the settings here: name, runtime, modelFile, .*classLabels, class_labels\)$/,
+      /^model-settings.json: \/implementation is not a setting \(the settings here: name, runtime, modelFile, .*classLabels, class_labels, logger\)$/,
     );
   });
 

@@ -26,6 +26,7 @@ import {
   type ProtocolFamily,
 } from "../server/index.ts";
 import { clusterWorkerId, connectWorker, superviseWorkers, workerLogger } from "../server/index.ts";
+import { PAYLOAD_LOG_FLAGS } from "../server/index.ts";
 import {
   downloadModel,
   isArchivePath,
@@ -47,7 +48,6 @@ import { headerPatterns, loadGraphFile } from "./graph.ts";
 const KSERVE_COMPAT = [
   "max_threads",
   "max_asyncio_workers",
-  "enable_docs_url",
   "enable_latency_logging",
   "configure_logging",
   "log_config_file",
@@ -99,6 +99,7 @@ export const SERVE_FLAGS = defineFlags({
     ignoreCase: true,
     help: "least severe messages logged: debug, info, warn (warning) or error, any case (default: TSERVE_LOGLEVEL or KSERVE_LOGLEVEL, else info)",
   },
+  enable_docs_url: { type: "boolean", default: false, help: "serve Swagger UI on GET /docs (GET /openapi.json is always served)" },
   access_log: { aliases: ["access-log"], type: "boolean", default: false, help: "log one line per request (method, path, status, duration, model, protocol, request id); costs ~25 % of req/s on tiny models" },
   workers: {
     type: "string",
@@ -107,6 +108,8 @@ export const SERVE_FLAGS = defineFlags({
   },
   // Each protocol family's own flags (graph, Seldon, Seldon graph, uploads): src/server/families/<name>/index.ts.
   ...FAMILY_FLAGS,
+  // KServe's payload logger (its agent's --log-url, --log-mode, --source-uri …): src/server/payload-log.ts.
+  ...PAYLOAD_LOG_FLAGS,
   ...compatFlags(KSERVE_COMPAT, "KServe"),
   ...HELP_FLAG,
 });
@@ -440,6 +443,16 @@ export async function serve(argv: string[], defaults: { seldonGraphHttpPort?: nu
     strictReadiness: flags.strict_readiness,
     logLevel: flags.log_level,
     accessLog: flags.access_log,
+    payloadLog: {
+      url: flags.logger_url,
+      mode: flags.logger_mode,
+      sourceUri: flags.logger_source_uri,
+      inferenceService: flags.inference_service,
+      namespace: flags.namespace,
+      component: flags.component,
+      endpoint: flags.endpoint,
+    },
+    enableDocsUrl: flags.enable_docs_url,
     predictor,
     ...(workerId !== undefined ? { logger: workerLogger(workerId, flags.log_level), families: workerFamilies() } : {}),
   });

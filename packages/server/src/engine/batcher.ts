@@ -47,6 +47,8 @@ interface Pending {
   readonly enqueuedAt: number;
   readonly resolve: (outputs: Tensor[]) => void;
   readonly reject: (err: unknown) => void;
+  /** Told when its batch starts (tracing's queue-wait span): how many requests and rows the batch holds. */
+  readonly onDispatch?: (requests: number, rows: number) => void;
 }
 
 function checkInteger(value: number, what: string, min: number): number {
@@ -122,7 +124,7 @@ export class Batcher {
    * run. Rejects at once with Overloaded when maxQueueSize requests are already waiting, and with ModelNotReady
    * after close().
    */
-  submit(inputs: Tensor[], outputNames: readonly string[]): Promise<Tensor[]> {
+  submit(inputs: Tensor[], outputNames: readonly string[], onDispatch?: (requests: number, rows: number) => void): Promise<Tensor[]> {
     if (this.closed) return Promise.reject(this.closedError());
     if (this.maxQueueSize > 0 && this.queue.length >= this.maxQueueSize) {
       const model = this.name === undefined ? "The model's" : `Model ${this.name}'s`;
@@ -135,7 +137,7 @@ export class Batcher {
     }
     const { rows, key } = describeRequest(inputs, outputNames, this.maxBatchSize);
     return new Promise<Tensor[]>((resolve, reject) => {
-      this.queue.push({ inputs, outputNames, rows, key, enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({ inputs, outputNames, rows, key, enqueuedAt: performance.now(), resolve, reject, onDispatch });
       this.reportDepth();
       this.schedule(false);
     });
@@ -222,6 +224,7 @@ export class Batcher {
       if (this.observer) guard(() => this.observer!.queueWait(waited));
     }
     this.reportBatch(rows, batch.length);
+    for (const p of batch) if (p.onDispatch) guard(() => p.onDispatch!(batch.length, rows));
     void this.execute(batch, rows);
   }
 

@@ -17,7 +17,7 @@ export function dataPlaneModels(dataplane: DataPlane): LocalModels {
         return false;
       }
     },
-    async call(name, body, headers): Promise<StepMessage> {
+    async call(name, body, headers, span): Promise<StepMessage> {
       let json: unknown;
       try {
         json = JSON.parse(body.toString("utf8"));
@@ -30,6 +30,7 @@ export function dataPlaneModels(dataplane: DataPlane): LocalModels {
           protocol: "v1",
           requestId: headers["x-request-id"],
           responseHeaders: {},
+          span,
         });
         return jsonMessage(200, v1.v1Result(result));
       } catch (err) {

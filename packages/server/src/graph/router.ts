@@ -3,6 +3,7 @@ import { get as gjsonGet } from "@tserve/gjson";
 import { compileHeaderPatterns, type HeaderPolicy, patternsFromEnv, propagatedHeaders } from "./headers.ts";
 import { isSuccess, jsonMessage, routerError, type StepMessage, tryJson, withTimeout } from "./message.ts";
 import { InvalidInput } from "../errors/index.ts";
+import type { Span } from "../net/index.ts";
 import { type GraphNode, type GraphStep, type InferenceGraph, isHttpUrl } from "./spec.ts";
 import {
   DEFAULT_SERVICE_URL_TEMPLATE,
@@ -102,58 +103,66 @@ export class GraphRouter {
   }
 
   /** Runs the graph from `root` on a request body; always answers (errors become KServe's error body). */
-  async route(body: Buffer, headers: Record<string, string | string[] | undefined>): Promise<StepMessage> {
+  async route(body: Buffer, headers: Record<string, string | string[] | undefined>, span?: Span): Promise<StepMessage> {
     const forwarded = propagatedHeaders(headers, this.headerPolicy);
-    const run = this.runNode("root", { status: 200, body }, forwarded);
+    const run = this.runNode("root", { status: 200, body }, forwarded, span);
     const seconds = this.graph.timeout;
     if (seconds === undefined) return run;
     return withTimeout(run, seconds * 1000, () => routerError(504, `the graph did not finish within ${seconds} s`));
   }
 
-  private async runNode(name: string, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
+  private async runNode(name: string, input: StepMessage, headers: Record<string, string>, parent?: Span): Promise<StepMessage> {
     const node = this.nodes.get(name)!;
     const started = performance.now();
+    const span = parent?.child(`graph node ${name}`, "internal", { "tserve.graph.name": this.graph.name, "tserve.graph.node": name, "tserve.graph.router_type": node.spec.routerType });
     let result: StepMessage;
     try {
       switch (node.spec.routerType) {
         case "Sequence":
-          result = await this.sequence(node, input, headers);
+          result = await this.sequence(node, input, headers, span);
           break;
         case "Switch":
-          result = await this.switch(node, input, headers);
+          result = await this.switch(node, input, headers, span);
           break;
         case "Ensemble":
-          result = await this.ensemble(node, input, headers);
+          result = await this.ensemble(node, input, headers, span);
           break;
         case "Splitter":
-          result = await this.splitter(node, input, headers);
+          result = await this.splitter(node, input, headers, span);
           break;
       }
     } catch (err) {
       result = routerError(500, (err as Error).message);
     }
     this.observer?.node(this.graph.name, name, (performance.now() - started) / 1000, result.status);
+    if (span) endWithStatus(span, result.status);
     return result;
   }
 
-  private async runStep(node: CompiledNode, step: CompiledStep, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
+  private async runStep(node: CompiledNode, step: CompiledStep, input: StepMessage, headers: Record<string, string>, parent?: Span): Promise<StepMessage> {
     const started = performance.now();
+    const span = parent?.child(`graph step ${node.name}/${step.label}`, "internal", {
+      "tserve.graph.node": node.name,
+      "tserve.graph.step": step.label,
+      ...(step.target ? { "tserve.graph.target": step.target.description } : {}),
+    });
     const result = step.node
-      ? await this.runSubNode(step, input, headers)
-      : await step.target!.call(input, headers, step.timeoutMs);
+      ? await this.runSubNode(step, input, headers, span)
+      : await step.target!.call(input, headers, step.timeoutMs, span);
     this.observer?.step(this.graph.name, node.name, step.label, (performance.now() - started) / 1000, result.status);
+    if (span) endWithStatus(span, result.status);
     return result;
   }
 
-  private runSubNode(step: CompiledStep, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
-    const run = this.runNode(step.node!, input, headers);
+  private runSubNode(step: CompiledStep, input: StepMessage, headers: Record<string, string>, span?: Span): Promise<StepMessage> {
+    const run = this.runNode(step.node!, input, headers, span);
     const ms = step.timeoutMs;
     if (ms === undefined) return run;
     return withTimeout(run, ms, () => routerError(504, `node ${step.node} did not finish within ${ms / 1000} s`));
   }
 
   /** Steps in order; `$response` feeds the previous answer on; a condition on the previous answer gates a step. */
-  private async sequence(node: CompiledNode, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
+  private async sequence(node: CompiledNode, input: StepMessage, headers: Record<string, string>, span?: Span): Promise<StepMessage> {
     let previous: StepMessage | undefined;
     for (let i = 0; i < node.steps.length; i++) {
       const step = node.steps[i];
@@ -173,7 +182,7 @@ export class GraphRouter {
       }
       let stepInput = step.spec.data === "$response" && previous ? previous : input;
       if (step.spec.mapPredictionsToInstances && previous) stepInput = predictionsToInstances(stepInput);
-      const response = await this.runStep(node, step, stepInput, headers);
+      const response = await this.runStep(node, step, stepInput, headers, span);
       if (!isSuccess(response) && step.spec.dependency === "Hard") return response;
       previous = response;
     }
@@ -181,19 +190,19 @@ export class GraphRouter {
   }
 
   /** The first step whose condition finds something in the node input; none -> 404. */
-  private async switch(node: CompiledNode, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
+  private async switch(node: CompiledNode, input: StepMessage, headers: Record<string, string>, span?: Span): Promise<StepMessage> {
     const text = tryJson(input.body) === undefined ? undefined : input.body.toString("utf8");
     if (text !== undefined) {
       for (const step of node.steps) {
-        if (step.spec.condition && gjsonGet(text, step.spec.condition).exists) return this.runStep(node, step, input, headers);
+        if (step.spec.condition && gjsonGet(text, step.spec.condition).exists) return this.runStep(node, step, input, headers, span);
       }
     }
     return routerError(404, "None of the routes matched with the switch condition");
   }
 
   /** All steps at once on the same input; answers keyed by step name; the first Hard failure wins. */
-  private async ensemble(node: CompiledNode, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
-    const responses = await Promise.all(node.steps.map((step) => this.runStep(node, step, input, headers)));
+  private async ensemble(node: CompiledNode, input: StepMessage, headers: Record<string, string>, span?: Span): Promise<StepMessage> {
+    const responses = await Promise.all(node.steps.map((step) => this.runStep(node, step, input, headers, span)));
     for (let i = 0; i < responses.length; i++) {
       if (!isSuccess(responses[i]) && node.steps[i].spec.dependency === "Hard") return responses[i];
     }
@@ -209,15 +218,21 @@ export class GraphRouter {
   }
 
   /** One step, picked with probability weight/100 from a cryptographic random number. */
-  private async splitter(node: CompiledNode, input: StepMessage, headers: Record<string, string>): Promise<StepMessage> {
+  private async splitter(node: CompiledNode, input: StepMessage, headers: Record<string, string>, span?: Span): Promise<StepMessage> {
     const r = randomInt(100);
     let cumulative = 0;
     for (const step of node.steps) {
       cumulative += step.spec.weight ?? 0;
-      if (r < cumulative) return this.runStep(node, step, input, headers);
+      if (r < cumulative) return this.runStep(node, step, input, headers, span);
     }
     return routerError(500, `splitter '${node.name}' picked no step`);
   }
+}
+
+function endWithStatus(span: Span, status: number): void {
+  span.set("tserve.graph.status", status);
+  if (status >= 500) span.fail();
+  span.end();
 }
 
 /** KServe's mapPredictionsToInstances: `{"predictions": [...]}` -> `{"instances": [...]}`, other fields dropped. */
@@ -243,7 +258,7 @@ class ResolvingTarget implements StepTarget {
     this.description = name;
   }
 
-  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
-    return (this.models.has(this.name) ? this.local : this.remote).call(input, headers, timeoutMs);
+  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined, span?: Span): Promise<StepMessage> {
+    return (this.models.has(this.name) ? this.local : this.remote).call(input, headers, timeoutMs, span);
   }
 }

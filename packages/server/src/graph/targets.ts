@@ -1,16 +1,17 @@
-import { send, sharedDispatcher, TimeoutError } from "../net/index.ts";
+import { injectTrace, send, sharedDispatcher, type Span, TimeoutError } from "../net/index.ts";
 import { routerError, type StepMessage, withTimeout } from "./message.ts";
 
 /** Where a step sends its input: a URL, or a model in this same process. */
 export interface StepTarget {
   readonly description: string;
-  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage>;
+  /** `span` (tracing on): the step's span, parent of the call's client span or of the local model's stages. */
+  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined, span?: Span): Promise<StepMessage>;
 }
 
 /** In-process call into a served model (no HTTP hop); supplied by the server that hosts the graph. */
 export interface LocalModels {
   has(name: string): boolean;
-  call(name: string, body: Buffer, headers: Record<string, string>): Promise<StepMessage>;
+  call(name: string, body: Buffer, headers: Record<string, string>, span?: Span): Promise<StepMessage>;
 }
 
 /** Graph steps share the process's pool for plain (no TLS options) targets, at most 256 connections per host. */
@@ -26,7 +27,21 @@ export class HttpTarget implements StepTarget {
     this.description = url;
   }
 
-  async call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
+  async call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined, parent?: Span): Promise<StepMessage> {
+    if (!parent) return this.post(input, headers, timeoutMs);
+    const span = parent.child(`POST ${this.url.host}`, "client", {
+      "http.request.method": "POST",
+      "url.full": this.description,
+      "server.address": this.url.hostname,
+    });
+    const reply = await this.post(input, injectTrace({ ...headers }, span), timeoutMs);
+    span.set("http.response.status_code", reply.status);
+    if (reply.status >= 500) span.fail();
+    span.end();
+    return reply;
+  }
+
+  private async post(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
     try {
       const reply = await send({
         method: "POST",
@@ -57,8 +72,8 @@ export class LocalTarget implements StepTarget {
     this.description = `model ${name} (in-process)`;
   }
 
-  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined): Promise<StepMessage> {
-    const call = this.models.call(this.name, input.body, headers);
+  call(input: StepMessage, headers: Record<string, string>, timeoutMs: number | undefined, span?: Span): Promise<StepMessage> {
+    const call = this.models.call(this.name, input.body, headers, span);
     if (timeoutMs === undefined) return call;
     return withTimeout(call, timeoutMs, () =>
       routerError(504, `${this.description} did not answer within ${timeoutMs / 1000} s`),

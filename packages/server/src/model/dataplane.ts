@@ -16,6 +16,7 @@ import {
   type TensorLimits,
   TensorValueError,
 } from "../tensor/index.ts";
+import type { Span } from "../net/index.ts";
 import type { Model, RequestContext } from "./model.ts";
 import type { ModelChange } from "./mutations.ts";
 import type { ModelRepository } from "./repository.ts";
@@ -222,6 +223,7 @@ export class DataPlane {
     if (this.stopping) throw new ServerNotReady("Server is shutting down.");
     const { model, version: resolved } = this.repository.resolve(name, version);
     ctx.limits ??= this.limits;
+    ctx.span?.set("tserve.model.version", resolved);
     const record = this.stats.begin(model);
     this.enter(name);
     try {
@@ -259,6 +261,7 @@ export class DataPlane {
     const { model, version: resolved } = this.repository.resolve(name, version);
     // A runtime that turns the V1 body into tensors (the ONNX runtime) bounds them by the server's limits.
     ctx.limits ??= this.limits;
+    ctx.span?.set("tserve.model.version", resolved);
     const record = this.stats.begin(model);
     this.enter(name);
     try {
@@ -330,6 +333,8 @@ export class DataPlane {
     verb: "predict" | "explain",
     record?: RequestRecord,
   ): Promise<unknown> {
+    // An unsampled span (kept in ctx for outbound calls' traceparent) records nothing: the plain path serves it.
+    if (ctx.span?.context.sampled) return this.tracedPipeline(model, payload, ctx, verb, record, ctx.span);
     const obs = this.observer;
     const name = model.name;
     // Hooks are called directly (no per-call async context): stray errors they leave behind (timers, promises)
@@ -353,6 +358,39 @@ export class DataPlane {
     now = performance.now();
     obs?.stage(name, "postprocess", (now - t) / 1000);
     record?.stage("postprocess", now - t);
+    return value;
+  }
+
+  /** The pipeline with a span per stage (tracing on); `ctx.span` is the stage's own while it runs, for outbound calls. */
+  private async tracedPipeline(
+    model: Model,
+    payload: unknown,
+    ctx: RequestContext,
+    verb: "predict" | "explain",
+    record: RequestRecord | undefined,
+    parent: Span,
+  ): Promise<unknown> {
+    const attributes = { "tserve.model.name": model.name };
+    parent.set("tserve.model.name", model.name);
+    let value: unknown = payload;
+    for (const stage of ["preprocess", verb, "postprocess"] as const) {
+      const span = parent.child(stage, "internal", attributes);
+      ctx.span = span;
+      const t = performance.now();
+      try {
+        value = stage === "preprocess" ? model.preprocess(value, ctx) : stage === "postprocess" ? model.postprocess(value, ctx) : stage === "predict" ? model.predict(value, ctx) : model.explain(value, ctx);
+        if (isThenable(value)) value = await value;
+      } catch (err) {
+        span.fail((err as Error)?.message);
+        throw err;
+      } finally {
+        span.end();
+        ctx.span = parent;
+      }
+      const ms = performance.now() - t;
+      this.observer?.stage(model.name, stage, ms / 1000);
+      record?.stage(stage, ms);
+    }
     return value;
   }
 }

@@ -1,3 +1,4 @@
+import type { Span } from "../net/index.ts";
 import type { TensorLimits } from "../tensor/index.ts";
 
 export type Protocol = "v1" | "v2" | "grpc-v2";
@@ -14,4 +15,9 @@ export interface RequestContext {
   responseHeaders: Record<string, string>;
   /** What one request may declare (`--max_tensor_elements`), for a model that decodes a raw body itself. */
   limits?: Readonly<TensorLimits>;
+  /**
+   * The current span when tracing is on (the request's server span; the DataPlane sets each stage's own while that
+   * stage runs): outbound calls make client spans below it. Undefined when tracing is off.
+   */
+  span?: Span;
 }

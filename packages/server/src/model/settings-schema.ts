@@ -80,6 +80,18 @@ const maxQueueSize = Type.Integer({
   minimum: 0,
   description: "the most requests waiting for a run; more are refused at once with 503 + Retry-After / UNAVAILABLE (default 1024; 0: no limit)",
 });
+/** KServe's InferenceService `logger: {url, mode}`: this model's payload log sink (server/payload-log.ts). */
+export const LoggerSettingsSchema = Type.Object(
+  {
+    url: Type.Optional(Type.String({ pattern: "^https?://", description: "where this model's request and response CloudEvents are POSTed (default: --logger_url)" })),
+    mode: Type.Optional(
+      Type.Union([Type.Literal("all"), Type.Literal("request"), Type.Literal("response")], {
+        description: "what is logged: all (default: --logger_mode), request or response",
+      }),
+    ),
+  },
+  { additionalProperties: false, description: "payload logging for this model, as KServe's InferenceService logger" },
+);
 const stringList = (description: string) => Type.Array(Type.String(), { description });
 
 export interface ModelSettingsSchemaOptions {
@@ -127,6 +139,7 @@ export function modelSettingsSchema(options: ModelSettingsSchemaOptions = {}): T
       features: Type.Optional(stringList("feature names in the order of the input's columns")),
       classLabels: Type.Optional(stringList("class names for the columns of the :classify scores")),
       class_labels: Type.Optional(stringList("class names for the columns of the :classify scores")),
+      logger: Type.Optional(LoggerSettingsSchema),
     },
     { additionalProperties: false, title: "model-settings.json", description: "tserve's settings for one model folder" },
   );

@@ -49,6 +49,8 @@ export interface ModelSettings {
   maxQueueDelayMicroseconds?: number;
   /** The most requests waiting for a run before new ones are refused with 503 / UNAVAILABLE (0: no limit). */
   maxQueueSize?: number;
+  /** Payload logging for this model (KServe's InferenceService `logger: {url, mode}`); overrides --logger_url / --logger_mode. */
+  logger?: { url?: string; mode?: "all" | "request" | "response" };
 }
 
 export const SETTINGS_FILE = "model-settings.json";
@@ -119,6 +121,7 @@ export function parseModelSettings(raw: unknown, where = SETTINGS_FILE, options:
   if (r.parameters !== undefined) out.parameters = r.parameters;
   parseTfServingSettings(r, out, fail);
   parseEngineSettings(r, out, fail);
+  if (r.logger !== undefined) out.logger = { ...r.logger };
   return out;
 }
 

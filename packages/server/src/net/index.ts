@@ -7,3 +7,14 @@ export { closeSharedDispatchers, createDispatcher, type Dispatcher, type Dispatc
 export { abortError, NetworkError, TimeoutError, type TimeoutPhase } from "./errors.ts";
 export { backoffDelay, isTransientFailure, retry, type RetryPolicy, TRANSIENT_CODES, TRANSIENT_STATUSES } from "./retry.ts";
 export { type IncomingHeaders, open, type OutgoingHeaders, type Reply, send, type SendOptions } from "./send.ts";
+export { OtlpTracer, type OtlpTracerOptions, type Sampler } from "./otlp-tracer.ts";
+export {
+  type AttributeValue,
+  formatTraceparent,
+  injectTrace,
+  parseTraceparent,
+  type Span,
+  type SpanContext,
+  type SpanKind,
+  type Tracer,
+} from "./trace.ts";

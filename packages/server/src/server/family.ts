@@ -6,6 +6,7 @@ import type { ErrorReplier } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { ModelControl } from "./model-control.ts";
+import type { OpenApiHook } from "./openapi/index.ts";
 
 /**
  * What the server hands every protocol family: the DataPlane (the only way to models), the shared metrics and
@@ -50,6 +51,8 @@ export interface FamilyMount {
   };
   /** What the family built (the InferenceGraph's router…), for the embedding program (ModelServer.mounted). */
   handle?: unknown;
+  /** Its paths and schemas in GET /openapi.json (and /docs), asked for on each request so per-model examples stay current. */
+  openapi?: OpenApiHook;
   /** Called by stop() after the connections close, before the models unload (bounded by the grace period). */
   close?: () => Promise<void>;
 }

@@ -6,6 +6,11 @@ import { exactJsonContentType } from "./rest.ts";
 import { echoRequestIds, logRequestError, registerAccessLog, requestIdOptions } from "./access-log.ts";
 import type { Assembly, FamilyMount } from "./family.ts";
 import type { Logger } from "./logger.ts";
+import type { PayloadLogger } from "./payload-log.ts";
+import type { Tracer } from "../net/index.ts";
+import { registerTracing } from "./tracing.ts";
+import { registerOpenApiRoutes } from "./openapi/index.ts";
+import { SERVER_VERSION } from "../model/index.ts";
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -18,6 +23,12 @@ export interface HttpAppOptions {
   keepAliveTimeoutMs?: number;
   /** Slow-client timeouts and the connection limit (defaults: see connections.ts). */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** OpenTelemetry: a server span per request (server/tracing.ts); absent, no tracing hook is registered. */
+  tracer?: Tracer;
+  /** Sends inference requests and responses to a CloudEvents sink (payload-log.ts), as they leave, before compression. */
+  payloadLog?: PayloadLogger;
+  /** Serve Swagger UI on GET /docs (KServe's --enable_docs_url); GET /openapi.json is always served. Default false. */
+  enableDocsUrl?: boolean;
 }
 
 /**
@@ -49,6 +60,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   guardConnections(app.server, limits, logger);
   echoRequestIds(app.server);
   registerAccessLog(app, logger, options.accessLog === true, serverWide?.protocol);
+  if (options.tracer) registerTracing(app.server, options.tracer);
 
   // Codecs decide how to read a body, so every content type arrives as raw bytes.
   app.removeAllContentTypeParsers();
@@ -56,8 +68,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // gzip / deflate bodies are inflated before any parser reads them; the inflated size counts against the body
   // limit (an upload counts its own bytes against --max_upload_size).
   app.addHook("preParsing", inflateRequestBodies((request) => (isUpload(request.raw) ? Infinity : (request.routeOptions.bodyLimit ?? maxBufferSize))));
+  const payloadLog = options.payloadLog;
   app.addHook("onSend", (request, reply, payload, done) => {
     exactJsonContentType(reply, payload);
+    payloadLog?.onSend(request, reply, payload);
     compressReply(request, reply, payload, done);
   });
 
@@ -81,5 +95,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     const register = mount.routes;
     if (routes && register) app.register(async (scope) => register(scope, assembly));
   }
+  const openapiHooks = options.mounts.flatMap(({ mount, routes }) => (routes && mount.openapi ? [mount.openapi] : []));
+  app.register(async (scope) => registerOpenApiRoutes(scope, { hooks: openapiHooks, docs: options.enableDocsUrl === true, version: SERVER_VERSION }));
   return app;
 }

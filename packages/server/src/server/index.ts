@@ -5,5 +5,7 @@ export { defaultModelControlMode, isModelControlMode, MODEL_CONTROL_MODES, Model
 export { DEFAULT_MAX_BUFFER_SIZE, DEFAULT_MODEL_LOAD_TIMEOUT_MS, DEFAULT_REPOSITORY_POLL_SECS, ModelServer, type ModelServerOptions } from "./model-server.ts";
 export { BUILTIN_FAMILIES, FAMILY_FLAGS, GRAPH_ROUTING_FLAGS, GRAPH_STEP_TIMEOUT_FLAG } from "./families/index.ts";
 export { defineFamily, type Assembly, type FamilyContext, type FamilyMount, type ProtocolFamily } from "./family.ts";
+export type { OpenApiHook, OpenApiPart } from "./openapi/index.ts";
 export { clusterWorkerId, connectWorker, workerLogger } from "./worker-link.ts";
 export { superviseWorkers, WorkerStartError } from "./workers.ts";
+export { CE_INFERENCE_REQUEST, CE_INFERENCE_RESPONSE, PAYLOAD_LOG_FLAGS, PAYLOAD_LOG_MODES, PayloadLogger, type PayloadLogMode, type PayloadLogOptions } from "./payload-log.ts";

@@ -27,9 +27,12 @@ import { createGrpcServer, listenGrpc, stopGrpc } from "./grpc.ts";
 import { closeWithin } from "./connections.ts";
 import { guardFaults } from "./fault-guard.ts";
 import { buildHttpApp } from "./http.ts";
+import type { Tracer } from "../net/index.ts";
+import { tracerFromEnv } from "./tracing.ts";
 import { ModelControl, type ModelControlMode } from "./model-control.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ServerMetrics } from "./metrics.ts";
+import { PayloadLogger, type PayloadLogOptions } from "./payload-log.ts";
 
 /**
  * The server's own options, and each built-in protocol family's (families/<name>/index.ts documents its own).
@@ -110,10 +113,19 @@ export interface ModelServerOptions
   /** One info line per answered HTTP request (`--access_log`, default false: it cost ~25 % of req/s on iris). */
   accessLog?: boolean;
   /**
+   * KServe's payload logger: each inference request and response POSTed as a CloudEvent to `payloadLog.url`
+   * (`--logger_url`, `--logger_mode`…); a model's model-settings.json `logger` overrides it (server/payload-log.ts).
+   */
+  payloadLog?: PayloadLogOptions;
+  /** Swagger UI on GET /docs (KServe's `--enable_docs_url`, default false); GET /openapi.json is always served. */
+  enableDocsUrl?: boolean;
+  /**
    * The runtimes models are served with, and the remote predictor transformers use (default: the built-in ones,
    * Seldon's unit settings read from PREDICTIVE_UNIT_ID … in the environment at each load).
    */
   runtimes?: RuntimeRegistry;
+  /** OpenTelemetry tracing (server/tracing.ts): default from the OTEL_* variables (off unless they ask); false: off. */
+  tracer?: Tracer | false;
   /** The protocol families served (default BUILTIN_FAMILIES: V1, V2, repository, Seldon, graphs, OpenBayes, metrics). */
   families?: readonly ProtocolFamily<never>[];
 }
@@ -159,6 +171,8 @@ export class ModelServer {
   readonly repository: ModelRepository;
   readonly dataplane: DataPlane;
   readonly metrics = new ServerMetrics();
+  /** Sends inference payloads to the --logger_url sink or a model's own (payload-log.ts). */
+  readonly payloadLog: PayloadLogger;
   readonly logger: Logger;
   private readonly options: ModelServerOptions;
   private app?: FastifyInstance;
@@ -175,11 +189,18 @@ export class ModelServer {
   private poller?: RepositoryPoller;
   /** Removes this server's process-level fault handlers (fault-guard.ts). */
   private releaseFaults?: () => void;
+  /** Makes the requests' spans when tracing is on. */
+  readonly tracer?: Tracer;
 
   constructor(options: ModelServerOptions = {}) {
     this.options = options;
     const logger = options.logger ?? createLogger({ level: options.logLevel });
     this.logger = logger;
+    let exportWarned = false;
+    this.tracer = options.tracer === false ? undefined : (options.tracer ?? tracerFromEnv(process.env, (err) => {
+      if (!exportWarned) logger.log("warn", `exporting traces failed (reported once): ${(err as Error).message}`);
+      exportWarned = true;
+    }));
     const level = options.logLevel ?? ("level" in logger && typeof logger.level === "string" ? logger.level : undefined);
     if (level === "debug" || level === "info" || level === "warn" || level === "error") setOrtLogLevel(level);
     const runtimes = options.runtimes ?? builtinRuntimes({ seldon: { unit: () => seldonUnitFromEnv(process.env) } });
@@ -205,6 +226,16 @@ export class ModelServer {
     });
     this.metrics.watchInFlight(() => this.dataplane.inFlight());
     this.modelControl = new ModelControl({ mode: options.modelControlMode, adminToken: options.adminToken });
+    this.payloadLog = new PayloadLogger(options.payloadLog ?? {}, {
+      registry: this.metrics.registry,
+      settingsOf: (name) => this.dataplane.settingsOf(name),
+      // A Seldon component's, an OpenBayes predictor's or a graph's routes name no model: the one served, if one.
+      defaultModel: () => {
+        const names = this.repository.names();
+        return names.length === 1 ? names[0] : undefined;
+      },
+      log: (level, message) => this.logger.log(level, message),
+    });
   }
 
   /** What every family gets: the DataPlane, metrics, logger, model control and these options. */
@@ -298,6 +329,9 @@ export class ModelServer {
       logger: this.logger,
       maxBufferSize: this.options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
       accessLog: this.options.accessLog,
+      tracer: this.tracer,
+      payloadLog: this.payloadLog,
+      enableDocsUrl: this.options.enableDocsUrl,
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
       connectionLimits: {
         headersTimeoutMs: this.options.headersTimeoutMs,
@@ -407,8 +441,11 @@ export class ModelServer {
       if (outcome === "late") this.logger.log("warn", `${what} did not finish within the grace period (${grace / 1000} s) plus ${UNLOAD_ALLOWANCE_MS / 1000} s; stopping without waiting for it`);
     };
     for (const [name, mount] of this.mounts) await within(`closing ${name}`, mount.close?.());
+    // The last answers' payload log events get a moment to leave (at most one send deadline).
+    await within("sending the payload log", this.payloadLog.close());
     await within(`unloading models (${this.repository.names().join(", ")})`, this.repository.unloadAll());
     this.releaseFaults?.();
     this.releaseFaults = undefined;
+    await within("exporting traces", this.tracer?.shutdown());
   }
 }

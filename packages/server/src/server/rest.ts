@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Protocol, RequestContext } from "../model/index.ts";
+import { requestSpan } from "./tracing.ts";
 
 export function requestContext(request: FastifyRequest, protocol: Protocol): RequestContext {
   const id = request.headers["x-request-id"];
@@ -8,6 +9,7 @@ export function requestContext(request: FastifyRequest, protocol: Protocol): Req
     protocol,
     requestId: typeof id === "string" ? id : undefined,
     responseHeaders: {},
+    span: requestSpan(request),
   };
 }
 

@@ -19,3 +19,4 @@ export { isNDArray, NDArray, type NDArrayData, type NDArrayDtype } from "./ndarr
 export { parseSeldonParameters, type SeldonParameter } from "./parameters.ts";
 export { arrayToTfTensor, readTfTensor, tfTensorToArray } from "./tftensor.ts";
 export type * from "./types.ts";
+export { SELDON_SCHEMAS } from "./schema.ts";

@@ -19,3 +19,4 @@ export { markNonFinite, NonFiniteNumber, parseV1Json, stringifyV1 } from "./json
 export { checkSignatureName, modelMetadataToTfServing, PREDICT_METHOD, SERVING_DEFAULT, tfDtype } from "./signature.ts";
 export { type ModelVersionStatus, modelVersionStatus } from "./status.ts";
 export { tensorsToV1, tensorValue, type V1Format, type V1Request, v1Result, v1ToInferRequest, v1ToInferRequestSteps } from "./tensors.ts";
+export * from "./schema.ts";

@@ -17,3 +17,4 @@ export {
   MAX_CLASSIFICATION_ELEMENTS,
 } from "./classification.ts";
 export { checkLoadParameters, type TritonRequestOptions, tritonRequestOptions } from "./triton-parameters.ts";
+export * from "./schema.ts";

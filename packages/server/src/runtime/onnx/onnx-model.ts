@@ -3,6 +3,7 @@ import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../../errors/index.ts";
 import { stat } from "node:fs/promises";
 import { Batcher, eventLoopBusy, runInSlices } from "../../engine/index.ts";
+import type { Span } from "../../net/index.ts";
 import { Model, type ModelOptions, type ModelSettings, type RequestContext } from "../../model/index.ts";
 import { isInferRequest, v1 } from "../../protocol/index.ts";
 import { formatShape, shapeMatches, type Tensor, type TensorMetadata } from "../../tensor/index.ts";
@@ -132,18 +133,19 @@ export class OnnxModel extends Model {
       const outputs = this.run(
         payload.inputs,
         payload.outputs?.map((o) => o.name),
+        ctx?.span,
       );
       if (outputs instanceof Promise) return outputs.then((o) => ({ modelName: this.name, outputs: o }));
       return { modelName: this.name, outputs };
     }
     // A large body's rows are turned into tensors in slices, so other requests are served meanwhile.
     const converted = runInSlices(v1.v1ToInferRequestSteps(payload, this.inputs, ctx?.limits));
-    if (converted instanceof Promise) return converted.then((c) => this.runV1(c));
-    return this.runV1(converted);
+    if (converted instanceof Promise) return converted.then((c) => this.runV1(c, ctx?.span));
+    return this.runV1(converted, ctx?.span);
   }
 
-  private runV1({ request, format }: v1.V1Request): unknown {
-    const outputs = this.run(request.inputs);
+  private runV1({ request, format }: v1.V1Request, span?: Span): unknown {
+    const outputs = this.run(request.inputs, undefined, span);
     if (outputs instanceof Promise) return outputs.then((o) => v1.tensorsToV1(o, format));
     return v1.tensorsToV1(outputs, format);
   }
@@ -152,7 +154,7 @@ export class OnnxModel extends Model {
    * Checks the tensors against the model's inputs, then runs them: through the engine's queue (batched with others
    * when batching is on, on a worker thread), or directly on the event loop when the model has no threads.
    */
-  run(inputs: Tensor[], outputNames?: readonly string[]): Tensor[] | Promise<Tensor[]> {
+  run(inputs: Tensor[], outputNames?: readonly string[], span?: Span): Tensor[] | Promise<Tensor[]> {
     const session = this.session;
     if (!session) throw new InvalidInput(`Model ${this.name} is not loaded`);
     const given = new Set<string>();
@@ -180,6 +182,7 @@ export class OnnxModel extends Model {
     if (this.inline && this.batcher?.queued === 0 && this.batcher.running === 0 && small(inputs) && !eventLoopBusy()) {
       return this.runInline(this.inline, inputs, fetches);
     }
+    if (this.batcher && span) return this.batcher.submit(inputs, fetches, queueWaitSpan(span));
     return this.batcher ? this.batcher.submit(inputs, fetches) : this.runSession(inputs, fetches);
   }
 
@@ -252,4 +255,14 @@ function toMetadata(m: ort.InferenceSession.ValueMetadata): TensorMetadata {
   // Symbolic dims ("batch") and unknown dims are variable: -1 in V2 metadata.
   const shape = m.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1));
   return { name: m.name, datatype, shape };
+}
+
+/** Tracing: a span from a request's arrival in the batcher's queue to the start of the batch it joined. */
+function queueWaitSpan(parent: Span): (requests: number, rows: number) => void {
+  const span = parent.child("queue wait");
+  return (requests, rows) => {
+    span.set("tserve.batch.size", requests);
+    span.set("tserve.batch.rows", rows);
+    span.end();
+  };
 }

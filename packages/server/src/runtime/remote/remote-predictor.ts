@@ -7,7 +7,7 @@ import {
 } from "../../client/index.ts";
 import { BadGateway, InvalidInput, TServeError, toTServeError, UpstreamTimeout } from "../../errors/index.ts";
 import type { PredictorSettings, RemotePredictor, RemotePredictorFactory, RequestContext } from "../../model/index.ts";
-import { send } from "../../net/index.ts";
+import { injectTrace, send, type Span } from "../../net/index.ts";
 import { type InferRequest, type InferResponse, isInferRequest, isPlainObject, v2 } from "../../protocol/index.ts";
 
 const PROBE_TIMEOUT_MS = 5000;
@@ -60,7 +60,29 @@ export class ClientPredictor implements RemotePredictor {
   }
 
   async predict(modelName: string, payload: unknown, ctx: RequestContext): Promise<unknown> {
-    const headers = forwardableHeaders(ctx.headers);
+    const span = ctx.span ? this.clientSpan(ctx.span, "infer", modelName) : undefined;
+    if (!span) return this.callPredict(modelName, payload, forwardableHeaders(ctx.headers));
+    try {
+      return await this.callPredict(modelName, payload, injectTrace(forwardableHeaders(ctx.headers), span));
+    } catch (err) {
+      span.set("http.response.status_code", (err as TServeError).status);
+      span.fail((err as Error).message);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** A client span for one call to the predictor; its context goes out as the call's `traceparent`. */
+  private clientSpan(parent: Span, what: string, modelName: string): Span {
+    return parent.child(`${what} ${modelName}`, "client", {
+      "server.address": this.host,
+      "tserve.predictor.protocol": this.protocol,
+      "tserve.model.name": modelName,
+    });
+  }
+
+  private async callPredict(modelName: string, payload: unknown, headers: Record<string, string>): Promise<unknown> {
     // What preprocess handed us is checked first: its mistakes are the transformer's, not the predictor's.
     if (this.protocol === "v1" && isInferRequest(payload)) {
       throw new InvalidInput("The predictor speaks V1: preprocess must return a JSON body such as {\"instances\": [...]}");
@@ -79,10 +101,15 @@ export class ClientPredictor implements RemotePredictor {
 
   async explain(modelName: string, payload: unknown, ctx: RequestContext): Promise<unknown> {
     if (!this.rest) throw new InvalidInput("explain is only forwarded over REST (v1 or v2)");
+    const span = ctx.span ? this.clientSpan(ctx.span, "explain", modelName) : undefined;
+    const headers = span ? injectTrace(forwardableHeaders(ctx.headers), span) : forwardableHeaders(ctx.headers);
     try {
-      return this.v1Answer(await this.rest.explain(modelName, payload, { headers: forwardableHeaders(ctx.headers) }));
+      return this.v1Answer(await this.rest.explain(modelName, payload, { headers }));
     } catch (err) {
+      span?.fail((err as Error).message);
       throw this.describe(err);
+    } finally {
+      span?.end();
     }
   }
 

@@ -2,6 +2,7 @@ import { defineFlags } from "../../../config/flags.ts";
 import { dataPlaneModels, GraphRouter, type InferenceGraph } from "../../../graph/index.ts";
 import { defineFamily } from "../../family.ts";
 import { registerGraphRoutes } from "./routes.ts";
+import { graphOpenApi } from "./openapi.ts";
 
 export interface GraphFamilyOptions {
   /** A KServe InferenceGraph served on POST / (its serviceName steps call this server's models in-process). */
@@ -61,6 +62,7 @@ export const graphFamily = defineFamily<GraphFamilyOptions>({
     return {
       routes: (app) => registerGraphRoutes(app, { router, standalone, isReady: () => !isDraining() }),
       ownsAllPaths: standalone,
+      openapi: () => graphOpenApi(standalone),
       serverWide: { protocol: "graph" },
       handle: router,
     };

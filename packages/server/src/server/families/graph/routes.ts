@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GraphRouter } from "../../../graph/index.ts";
 import { bodyBytes } from "../../rest.ts";
+import { requestSpan } from "../../tracing.ts";
 
 export interface GraphRouteOptions {
   router: GraphRouter;
@@ -28,7 +29,7 @@ export function registerGraphRoutes(app: FastifyInstance, options: GraphRouteOpt
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const bytes = bodyBytes(req);
     const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const result = await router.route(body, req.headers);
+    const result = await router.route(body, req.headers, requestSpan(req));
     reply.code(result.status);
     // KServe sets a JSON content type only when the answer is JSON.
     if (looksLikeJson(result.body)) reply.header("content-type", "application/json");

@@ -1,4 +1,5 @@
 import { defineFamily } from "../../family.ts";
+import { op } from "../../openapi/index.ts";
 import { workerLink } from "../../worker-link.ts";
 
 /**
@@ -28,5 +29,9 @@ export const metricsFamily = defineFamily({
         }
       });
     },
+    openapi: () => ({
+      tags: [{ name: "Metrics" }],
+      paths: { "/metrics": { get: op({ tag: "Metrics", summary: "Prometheus metrics (text exposition format)", ok: { "text/plain": { schema: { type: "string" } } } }) } },
+    }),
   }),
 });

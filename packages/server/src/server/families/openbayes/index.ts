@@ -1,5 +1,6 @@
 import { configureOpenBayesModel, resolveOpenBayesServing } from "../../../runtime/index.ts";
 import { defineFamily } from "../../family.ts";
+import { openBayesOpenApi } from "./openapi.ts";
 import { registerOpenBayesRoutes } from "./routes.ts";
 
 export interface OpenBayesFamilyOptions {
@@ -33,6 +34,7 @@ export const openbayesFamily = defineFamily<OpenBayesFamilyOptions & RootOwners>
     return {
       routes: (app) => registerOpenBayesRoutes(app, dataplane, { ...serving, logger }),
       claims: ["/"],
+      openapi: () => openBayesOpenApi(serving.modelName, serving.mode),
       ownsAllPaths: custom,
       serverWide: { protocol: "openbayes" },
     };

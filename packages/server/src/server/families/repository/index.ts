@@ -3,6 +3,7 @@ import { DEFAULT_MAX_UPLOAD_SIZE, recoverUploads } from "../../../storage/index.
 import { defineFamily } from "../../family.ts";
 import { registerRepositoryRoutes } from "./routes.ts";
 import { registerUploadRoutes } from "./upload.ts";
+import { repositoryOpenApi } from "./openapi.ts";
 
 export interface RepositoryFamilyOptions {
   /** The folder uploads are installed into (`--model_repository`). */
@@ -41,5 +42,6 @@ export const repositoryFamily = defineFamily<RepositoryFamilyOptions>({
         allowCodeUploads: options.allowCodeUploads,
       });
     },
+    openapi: repositoryOpenApi,
   }),
 });

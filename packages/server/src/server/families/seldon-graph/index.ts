@@ -4,6 +4,7 @@ import { isSeldonComponent } from "../../../runtime/index.ts";
 import { defineFamily } from "../../family.ts";
 import { SELDON_SERVER_ERRORS } from "../seldon/index.ts";
 import { registerSeldonGraphRoutes } from "./routes.ts";
+import { seldonGraphOpenApi } from "../seldon/openapi.ts";
 
 export interface SeldonGraphFamilyOptions {
   /**
@@ -39,6 +40,7 @@ export const seldonGraphFamily = defineFamily<SeldonGraphFamilyOptions>({
       timeoutMs: options.seldonGraphTimeoutMs,
     });
     return {
+      openapi: seldonGraphOpenApi,
       routes: (app) => registerSeldonGraphRoutes(app, { executor, logger, metrics, isReady: () => !isDraining(), limits: dataplane.limits }),
       serverWide: SELDON_SERVER_ERRORS,
       close: () => executor.close(),

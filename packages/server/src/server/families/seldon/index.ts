@@ -5,6 +5,7 @@ import { sendSeldonError } from "../../errors.ts";
 import { defineFamily, type FamilyMount } from "../../family.ts";
 import { addSeldonGrpcServices } from "./grpc.ts";
 import { registerSeldonRoutes } from "./routes.ts";
+import { seldonOpenApi } from "./openapi.ts";
 
 export interface SeldonFamilyOptions {
   /**
@@ -64,6 +65,7 @@ export const seldonFamily = defineFamily<SeldonFamilyOptions & { seldonGraph?: u
       routes: (app) => registerSeldonRoutes(app, dataplane, { modelName, logger }),
       grpc: (server) => addSeldonGrpcServices(server, { dataplane, modelName: () => modelName, logger }),
       serverWide: SELDON_SERVER_ERRORS,
+      openapi: () => seldonOpenApi(modelName),
     };
   },
 });

@@ -1,5 +1,6 @@
 import { defineFamily } from "../../family.ts";
 import { addInferenceService } from "./grpc.ts";
+import { v2OpenApi } from "./openapi.ts";
 import { registerV2Routes } from "./routes.ts";
 
 /**
@@ -16,5 +17,6 @@ export const v2Family = defineFamily({
   mount: ({ dataplane, logger, modelControl }) => ({
     routes: (app) => registerV2Routes(app, dataplane),
     grpc: (server) => addInferenceService(server, { dataplane, logger, modelControl }),
+    openapi: () => v2OpenApi(dataplane),
   }),
 });
