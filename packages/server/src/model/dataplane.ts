@@ -220,13 +220,9 @@ export class DataPlane {
     ctx: RequestContext,
     options: InferOptions = {},
   ): Promise<InferResponse> {
-    if (this.stopping) throw new ServerNotReady("Server is shutting down.");
-    const { model, version: resolved } = this.repository.resolve(name, version);
-    ctx.limits ??= this.limits;
-    ctx.span?.set("tserve.model.version", resolved);
-    const record = this.stats.begin(model);
-    this.enter(name);
-    try {
+    return this.counted(name, version, toTServeError, async (model, resolved, record) => {
+      ctx.limits ??= this.limits;
+      ctx.span?.set("tserve.model.version", resolved);
       const run = this.pipeline(model, request, ctx, "predict", record);
       const result = await (options.timeoutMicroseconds ? withRequestTimeout(run, options.timeoutMicroseconds, name) : run);
       const response = toInferResponse(result, name);
@@ -235,15 +231,8 @@ export class DataPlane {
       if (request.id !== undefined) response.id = request.id;
       if (request.outputs && request.outputs.length > 0) response.outputs = selectOutputs(response.outputs, request);
       record.success(requestBatchSize(request.inputs, this.repository.settingsOf(name).maxBatchSize));
-      this.observer?.outcome(name, resolved, true);
       return response;
-    } catch (err) {
-      record.failure();
-      this.observer?.outcome(name, resolved, false);
-      throw toTServeError(err);
-    } finally {
-      this.leave(name);
-    }
+    });
   }
 
   /**
@@ -257,25 +246,14 @@ export class DataPlane {
     ctx: RequestContext,
     verb: "predict" | "explain" = "predict",
   ): Promise<unknown> {
-    if (this.stopping) throw new ServerNotReady("Server is shutting down.");
-    const { model, version: resolved } = this.repository.resolve(name, version);
-    // A runtime that turns the V1 body into tensors (the ONNX runtime) bounds them by the server's limits.
-    ctx.limits ??= this.limits;
-    ctx.span?.set("tserve.model.version", resolved);
-    const record = this.stats.begin(model);
-    this.enter(name);
-    try {
+    return this.counted(name, version, toTServeError, async (model, resolved, record) => {
+      // A runtime that turns the V1 body into tensors (the ONNX runtime) bounds them by the server's limits.
+      ctx.limits ??= this.limits;
+      ctx.span?.set("tserve.model.version", resolved);
       const result = await this.pipeline(model, body, ctx, verb, record);
       record.success();
-      this.observer?.outcome(name, resolved, true);
       return result;
-    } catch (err) {
-      record.failure();
-      this.observer?.outcome(name, resolved, false);
-      throw toTServeError(err);
-    } finally {
-      this.leave(name);
-    }
+    });
   }
 
   /**
@@ -284,22 +262,39 @@ export class DataPlane {
    * caller's protocol can map user errors to their own status and body.
    */
   async invoke<T>(name: string, version: string | undefined, stage: Stage, call: (model: Model) => Promise<T>): Promise<T> {
-    if (this.stopping) throw new ServerNotReady("Server is shutting down.");
-    const { model, version: resolved } = this.repository.resolve(name, version);
-    const t = performance.now();
-    const record = this.stats.begin(model);
-    this.enter(name);
-    try {
+    return this.counted(name, version, (err) => err, async (model, _resolved, record) => {
+      const t = performance.now();
       const result = await call(model);
       this.observer?.stage(name, stage, (performance.now() - t) / 1000);
       record.stage(stage, performance.now() - t);
       record.success();
+      return result;
+    });
+  }
+
+  /**
+   * What every call on a served model shares: the shutdown check, the version lookup, the in-flight count, the
+   * model's statistics record and the outcome counters. `run` records its own success (it knows the batch size);
+   * a failure is recorded here and rethrown through `mapError`.
+   */
+  private async counted<T>(
+    name: string,
+    version: string | undefined,
+    mapError: (err: unknown) => unknown,
+    run: (model: Model, resolved: string | undefined, record: RequestRecord) => Promise<T>,
+  ): Promise<T> {
+    if (this.stopping) throw new ServerNotReady("Server is shutting down.");
+    const { model, version: resolved } = this.repository.resolve(name, version);
+    const record = this.stats.begin(model);
+    this.enter(name);
+    try {
+      const result = await run(model, resolved, record);
       this.observer?.outcome(name, resolved, true);
       return result;
     } catch (err) {
       record.failure();
       this.observer?.outcome(name, resolved, false);
-      throw err;
+      throw mapError(err);
     } finally {
       this.leave(name);
     }
